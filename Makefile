@@ -1,0 +1,51 @@
+# Two commands on a fresh machine: `make run` (demo) and `make test` (everything).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install browser run test test-unit test-e2e test-e2e-headed clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e ".[test]"
+	touch $(STAMP)
+
+# Browser tests use Debian's Chromium (Playwright's own download cannot reach its servers here).
+browser:
+	@if [ -x /usr/bin/chromium ] || [ -n "$$PLAYWRIGHT_CHROMIUM" ]; then \
+		true; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's chromium for the browser tests..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "The browser tests need Chromium. Install it with: sudo apt-get install chromium"; \
+		echo "(or point PLAYWRIGHT_CHROMIUM at a Chromium binary, or run: $(VENV)/bin/playwright install chromium)"; \
+		exit 1; \
+	fi
+
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	@echo "Serving the demo on http://$(HOST):$(PORT)/ (Ctrl+C to stop)"
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install browser
+	$(PY) -m pytest
+
+test-unit: install
+	$(PY) -m pytest -m "not e2e"
+
+test-e2e: install browser
+	$(PY) -m pytest -m e2e e2e
+
+test-e2e-headed: install browser
+	$(PY) -m pytest -m e2e e2e --headed
+
+clean:
+	rm -rf $(VENV) staticfiles test-results db.sqlite3

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import views
+
+app_name = "appointments"
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("new/", views.schedule, name="schedule"),
+    path("<int:appointment_id>/cancel/", views.cancel, name="cancel"),
+    path("<int:appointment_id>/complete/", views.complete, name="complete"),
+]

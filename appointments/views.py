@@ -1,0 +1,90 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from .clinic_time import clinic_now
+from .forms import AppointmentForm
+from .models import Appointment
+from .roles import can_close, can_manage_any, can_schedule, is_doctor
+
+DASHBOARD_TEMPLATE = "appointments/dashboard.html"
+UPCOMING_PAGE_SIZE = 50
+PAST_SHOWN = 20
+
+
+@require_GET
+def home(request):
+    return redirect("appointments:dashboard" if request.user.is_authenticated else "login")
+
+
+@require_GET
+@login_required
+def dashboard(request):
+    today = clinic_now().date()
+    user = request.user
+    mine = Appointment.objects.with_people()
+    as_doctor_today = list(mine.filter(doctor=user, date=today))
+    upcoming_as_doctor = Paginator(mine.filter(doctor=user, date__gt=today).active(), UPCOMING_PAGE_SIZE)
+    doctor = is_doctor(user)
+    context = {
+        "today": today,
+        "as_doctor_today": as_doctor_today,
+        "upcoming_as_doctor": upcoming_as_doctor.get_page(request.GET.get("page")),
+        "upcoming_as_patient": list(mine.filter(patient=user, date__gte=today)),
+        "past_as_patient": list(mine.filter(patient=user, date__lt=today).order_by("-date", "-time")[:PAST_SHOWN]),
+        "can_schedule": can_schedule(user),
+        "is_doctor": doctor,
+        "clinic_schedule": (
+            Paginator(mine.filter(date__gte=today).active(), UPCOMING_PAGE_SIZE).get_page(request.GET.get("clinic_page"))
+            if can_manage_any(user)
+            else None
+        ),
+    }
+    if request.htmx and request.htmx.target == "appointment-lists":
+        return render(request, f"{DASHBOARD_TEMPLATE}#appointment-lists", context)
+    return render(request, DASHBOARD_TEMPLATE, context)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def schedule(request):
+    if not can_schedule(request.user):
+        raise PermissionDenied("Only doctors and clinic staff schedule appointments.")
+    booking_doctor = request.user if is_doctor(request.user) else None
+    form = AppointmentForm(request.POST or None, booking_doctor=booking_doctor)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            appointment = form.save()
+        messages.success(request, f"Appointment scheduled for {appointment.date:%d %b %Y} at {appointment.time:%H:%M}.")
+        return redirect(appointment if request.user.pk == appointment.doctor_id else "appointments:dashboard")
+    return render(request, "appointments/schedule.html", {"form": form}, status=400 if form.is_bound else 200)
+
+
+def _close(request, appointment_id, status, done_message):
+    appointment = get_object_or_404(Appointment, pk=appointment_id)
+    if not can_close(request.user, appointment):
+        raise Http404("No such appointment for this user.")
+    if appointment.close(status):
+        messages.success(request, done_message)
+    else:
+        messages.error(request, f"This appointment was already {appointment.get_status_display().lower()}.")
+    if request.user.pk == appointment.doctor_id:
+        return redirect(appointment)
+    return redirect("appointments:dashboard")
+
+
+@require_POST
+@login_required
+def cancel(request, appointment_id):
+    return _close(request, appointment_id, Appointment.Status.CANCELLED, "Appointment cancelled.")
+
+
+@require_POST
+@login_required
+def complete(request, appointment_id):
+    return _close(request, appointment_id, Appointment.Status.COMPLETED, "Appointment marked as completed.")

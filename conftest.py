@@ -1,0 +1,81 @@
+"""Fixtures shared by every test folder: the people of a small clinic and their appointments."""
+
+import datetime as dt
+
+import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
+
+from appointments.models import Appointment
+from appointments.roles import DOCTORS_GROUP, PATIENTS_GROUP
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture
+def make_user(db, django_user_model):
+    def make(username, group=None, **fields):
+        user = django_user_model.objects.create_user(username=username, password=PASSWORD, **fields)
+        if group:
+            user.groups.add(Group.objects.get(name=group))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def doctor(make_user):
+    return make_user("dr.house", DOCTORS_GROUP, first_name="Gregory", last_name="House")
+
+
+@pytest.fixture
+def other_doctor(make_user):
+    return make_user("dr.wilson", DOCTORS_GROUP, first_name="James", last_name="Wilson")
+
+
+@pytest.fixture
+def patient(make_user):
+    return make_user("pat", PATIENTS_GROUP, first_name="Pat", last_name="Ient")
+
+
+@pytest.fixture
+def other_patient(make_user):
+    return make_user("stranger", PATIENTS_GROUP, first_name="Sam", last_name="Stranger")
+
+
+@pytest.fixture
+def staff(make_user):
+    from django.contrib.auth.models import Permission
+
+    user = make_user("manager", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__endswith="_appointment"))
+    return user
+
+
+@pytest.fixture
+def make_appointment(db, doctor, patient):
+    def make(starts_at=None, **fields):
+        """An appointment for doctor+patient starting at `starts_at` (aware; clinic zone)."""
+        if starts_at is not None:
+            from django.utils import timezone
+
+            local = timezone.localtime(starts_at)
+            fields.setdefault("date", local.date())
+            fields.setdefault("time", local.time().replace(microsecond=0))
+        fields.setdefault("date", dt.date(2030, 1, 15))
+        fields.setdefault("time", dt.time(10, 0))
+        fields.setdefault("doctor", doctor)
+        fields.setdefault("patient", patient)
+        return Appointment.objects.create(**fields)
+
+    return make
+
+
+@pytest.fixture
+def client_for(db):
+    def login(user):
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return login

@@ -1,0 +1,39 @@
+"""Friendly error pages: a plain explanation, never a traceback or patient data."""
+
+from django.shortcuts import render
+
+
+def _error(request, status, title, message):
+    template = "errors/partial.html" if getattr(request, "htmx", False) else "errors/page.html"
+    return render(request, template, {"title": title, "message": message, "status": status}, status=status)
+
+
+def bad_request(request, exception=None):
+    return _error(request, 400, "That request could not be understood", "Please go back and try again.")
+
+
+def permission_denied(request, exception=None):
+    return _error(
+        request,
+        403,
+        "You cannot open this page",
+        "It belongs to someone else's appointment. If you think this is a mistake, contact the clinic.",
+    )
+
+
+def page_not_found(request, exception=None):
+    return _error(
+        request,
+        404,
+        "Not found",
+        "This page or appointment does not exist, or is no longer available to you.",
+    )
+
+
+def server_error(request):
+    # No template context processors that touch the database: the fault may be the database.
+    from django.template import loader
+    from django.http import HttpResponseServerError
+
+    template = loader.get_template("errors/500.html")
+    return HttpResponseServerError(template.render())

@@ -1,0 +1,51 @@
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.shortcuts import resolve_url
+from django_htmx.http import HttpResponseClientRedirect
+
+
+class HtmxLoginRedirectMiddleware:
+    """
+    Turn "go and log in" redirects into a full-page navigation for htmx requests.
+
+    Without this, htmx follows the 302 inside its XHR and swaps the login form into
+    whatever it was updating (a status card, a toggle). With HX-Redirect the browser
+    leaves the page and lands on the login form, with ?next= pointing back.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            getattr(request, "htmx", False)
+            and response.status_code == 302
+            and urlsplit(response["Location"]).path == resolve_url(settings.LOGIN_URL)
+        ):
+            # Come back to the page the user was looking at, not to the partial's URL.
+            # current_url_abs_path is None for another origin, so this is no open redirect.
+            page = request.htmx.current_url_abs_path
+            target = redirect_to_login(page)["Location"] if page else response["Location"]
+            return HttpResponseClientRedirect(target)
+        return response
+
+
+class PermissionsPolicyMiddleware:
+    """
+    Deny powerful browser features to every page; the room page's Jitsi frame gets
+    camera, microphone and screen sharing for the Jitsi origin only
+    (see telemedicine.jitsi.permissions_policy).
+    """
+
+    DEFAULT = "camera=(), microphone=(), display-capture=(), geolocation=(), payment=(), usb=()"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", self.DEFAULT)
+        return response

@@ -1,0 +1,291 @@
+"""
+Settings for the clinic. One module for every environment: each value that
+differs between a laptop and production is read from the environment, with a
+default that is safe for local use. README's "Configuration" lists them all.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), got {value!r}.")
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}.") from None
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+# --- Core ---------------------------------------------------------------------
+
+# Local use is the default; production says DJANGO_DEBUG=0 and must then bring a real key.
+DEBUG = env_bool("DJANGO_DEBUG", True)
+
+_DEVELOPMENT_SECRET_KEY = "django-insecure-local-development-key-never-use-in-production"
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG=0. Generate one with: "
+            "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+        )
+    SECRET_KEY = _DEVELOPMENT_SECRET_KEY
+elif not DEBUG and (SECRET_KEY.startswith("django-insecure") or len(SECRET_KEY) < 50):
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is too weak for production: use at least 50 random characters."
+    )
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "template_partials",
+    "js_lib_bootstrap5",
+    "csp",
+    "axes",
+    "appointments",
+    "telemedicine",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "project.middleware.HtmxLoginRedirectMiddleware",
+    "project.middleware.PermissionsPolicyMiddleware",
+    # Axes last, as its documentation asks: it must see the outcome of authentication.
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "project.urls"
+WSGI_APPLICATION = "project.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "telemedicine.context_processors.telemedicine",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------
+
+# SQLite is the embedded default; DATABASE_URL=postgres://... selects PostgreSQL (psycopg 3).
+DATABASES = {
+    "default": dj_database_url.config(
+        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Wait for a writer instead of failing with "database is locked" under concurrent polls.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+    )
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache, sessions ------------------------------------------------------------
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Sessions live in the database, read through the cache: polls stay cheap and logout
+# (which deletes the row and the cache entry) invalidates a session everywhere.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Idle timeout: a session ends after this many seconds without a request. The status
+# card's polls and the room page's heartbeat count as requests, so a patient who is
+# waiting for their call is never logged out while the page is open.
+SESSION_COOKIE_AGE = env_int("SESSION_IDLE_TIMEOUT", 30 * 60)
+SESSION_SAVE_EVERY_REQUEST = True
+
+# --- Auth -----------------------------------------------------------------------
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "appointments:dashboard"
+LOGOUT_REDIRECT_URL = "login"
+
+# Login guessing: lock a username+IP pair out after AXES_FAILURE_LIMIT failures.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+# Behind a proxy, axes (and the audit trail) take the client address from this header.
+AXES_IPWARE_META_PRECEDENCE_ORDER = env_list("CLIENT_IP_HEADERS", ["REMOTE_ADDR"])
+
+# --- Internationalisation, time -------------------------------------------------
+
+LANGUAGE_CODE = "en-gb"
+# The clinic's wall clock: appointment dates and times are read in this zone.
+TIME_ZONE = os.environ.get("CLINIC_TIME_ZONE", "Europe/London")
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files -----------------------------------------------------------------
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG
+
+# --- Security headers -------------------------------------------------------------
+
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_BEHIND_TLS_PROXY", False) else None
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_HTTPONLY = True
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# Room URLs carry an appointment id; never tell another origin where the user came from.
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# --- Telemedicine -----------------------------------------------------------------
+
+JITSI_DOMAIN = os.environ.get("JITSI_DOMAIN", "meet.jit.si")
+
+TELEMEDICINE_SETTINGS = {
+    # Minutes before / after the scheduled start during which the call can be joined.
+    "CALL_WINDOW_BEFORE": env_int("CALL_WINDOW_BEFORE", 10),
+    "CALL_WINDOW_AFTER": env_int("CALL_WINDOW_AFTER", 30),
+    # False hides every video-visit control and withholds every room.
+    "ENABLE_JITSI_INTEGRATION": env_bool("ENABLE_JITSI_INTEGRATION", True),
+    # None means "use JITSI_DOMAIN" (resolved at request time, so overrides of either work).
+    "JITSI_DOMAIN": None,
+    # Passed to Jitsi's config (p2p.stunServers).
+    "WEBRTC_STUN_SERVERS": env_list("WEBRTC_STUN_SERVERS", ["stun:meet-jit-si-turnrelay.jitsi.net:443"]),
+    # Privacy first: Jitsi offers no recording unless the clinic switches it on.
+    "RECORDING_ENABLED": env_bool("RECORDING_ENABLED", False),
+    # Where the clinic's Jibri stores recordings; checked by `manage.py check` when recording is on.
+    "RECORDING_PATH": os.environ.get("RECORDING_PATH", str(BASE_DIR / "recordings")),
+    # Minutes: the planned length of a visit (the room page warns when it is reached).
+    "DEFAULT_SESSION_DURATION": env_int("DEFAULT_SESSION_DURATION", 30),
+    # Minutes: no single call lasts longer than this from the moment the room page opened.
+    "MAX_SESSION_DURATION": env_int("MAX_SESSION_DURATION", 60),
+    # Minutes after the scheduled start at which any call still in progress is ended.
+    "AUTO_END_SESSION_AFTER": env_int("AUTO_END_SESSION_AFTER", 45),
+    # Seconds between the status card's steady polls (it also polls exactly when the window opens).
+    "STATUS_POLL_INTERVAL": env_int("STATUS_POLL_INTERVAL", 10),
+}
+
+# --- Content Security Policy (django-csp 4) -----------------------------------------
+# The Jitsi origin is added per request by telemedicine.csp (it follows the settings above).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "frame-src": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    },
+}
+
+# --- Logging --------------------------------------------------------------------------
+
+LOG_LEVEL = os.environ.get("DJANGO_LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "{asctime} {levelname} {name} {message}", "style": "{"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+    },
+    "loggers": {
+        "telemedicine": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "appointments": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+    },
+}
+TELEMEDICINE_LOG_FILE = os.environ.get("TELEMEDICINE_LOG_FILE", "")
+if TELEMEDICINE_LOG_FILE:
+    LOGGING["handlers"]["telemedicine_file"] = {
+        "class": "logging.handlers.WatchedFileHandler",
+        "filename": TELEMEDICINE_LOG_FILE,
+        "formatter": "plain",
+    }
+    LOGGING["loggers"]["telemedicine"]["handlers"].append("telemedicine_file")
+
+# `python manage.py test` runs the same pytest suite as `make test`.
+TEST_RUNNER = "project.test_runner.PytestTestRunner"

@@ -1,0 +1,164 @@
+"""
+The rules of a video visit, in one place: when the call window is open, what
+phase a visit is in, who may enter its room, and when the status card polls.
+
+Plain functions of (user, appointment, now): views, templates and tests all ask
+these and never recompute a window by hand.
+"""
+
+import enum
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .conf import integration_enabled, telemedicine_setting
+
+
+@dataclass(frozen=True)
+class CallWindow:
+    opens_at: datetime
+    closes_at: datetime
+
+    def __contains__(self, now: datetime) -> bool:
+        # Both ends inclusive: at opens_at and at closes_at the call can be joined.
+        return self.opens_at <= now <= self.closes_at
+
+
+def call_window(appointment) -> CallWindow:
+    start = appointment.starts_at
+    return CallWindow(
+        opens_at=start - timedelta(minutes=telemedicine_setting("CALL_WINDOW_BEFORE")),
+        closes_at=start + timedelta(minutes=telemedicine_setting("CALL_WINDOW_AFTER")),
+    )
+
+
+class Phase(enum.StrEnum):
+    DISABLED = "disabled"  # the clinic has switched video visits off
+    CANCELLED = "cancelled"
+    COMPLETED = "completed"
+    IN_PERSON = "in-person"  # telemedicine is off for this appointment
+    WAITING = "waiting"  # video visit, window not open yet
+    OPEN = "open"  # video visit, can be joined now
+    ENDED = "ended"  # video visit, window has closed
+
+
+# Phases after which nothing about the call can change any more.
+FINAL_PHASES = frozenset({Phase.DISABLED, Phase.CANCELLED, Phase.COMPLETED, Phase.ENDED})
+
+
+def call_phase(appointment, now: datetime) -> Phase:
+    if not integration_enabled():
+        return Phase.DISABLED
+    if appointment.status == appointment.Status.CANCELLED:
+        return Phase.CANCELLED
+    if appointment.status == appointment.Status.COMPLETED:
+        return Phase.COMPLETED
+    if not appointment.is_telemedicine:
+        return Phase.IN_PERSON
+    window = call_window(appointment)
+    if now < window.opens_at:
+        return Phase.WAITING
+    if now in window:
+        return Phase.OPEN
+    return Phase.ENDED
+
+
+def is_call_available(appointment, now: datetime) -> bool:
+    return call_phase(appointment, now) is Phase.OPEN
+
+
+def is_participant(user, appointment) -> bool:
+    return user.is_authenticated and user.pk in (appointment.doctor_id, appointment.patient_id)
+
+
+def is_assigned_doctor(user, appointment) -> bool:
+    return user.is_authenticated and user.pk == appointment.doctor_id
+
+
+class Refusal(enum.StrEnum):
+    NOT_PARTICIPANT = "not-participant"
+    DISABLED = "integration-disabled"
+    CANCELLED = "cancelled"
+    COMPLETED = "completed"
+    IN_PERSON = "telemedicine-off"
+    TOO_EARLY = "too-early"
+    TOO_LATE = "too-late"
+
+
+_REFUSAL_FOR_PHASE = {
+    Phase.DISABLED: Refusal.DISABLED,
+    Phase.CANCELLED: Refusal.CANCELLED,
+    Phase.COMPLETED: Refusal.COMPLETED,
+    Phase.IN_PERSON: Refusal.IN_PERSON,
+    Phase.WAITING: Refusal.TOO_EARLY,
+    Phase.ENDED: Refusal.TOO_LATE,
+}
+
+
+@dataclass(frozen=True)
+class Access:
+    allowed: bool
+    phase: Phase | None
+    refusal: Refusal | None = None
+
+    @property
+    def reason(self) -> str:
+        return "granted" if self.allowed else str(self.refusal)
+
+
+def room_access(user, appointment, now: datetime) -> Access:
+    """May `user` enter the appointment's video room at `now`? And if not, why not."""
+    if not is_participant(user, appointment):
+        # Strangers learn nothing, not even the phase.
+        return Access(allowed=False, phase=None, refusal=Refusal.NOT_PARTICIPANT)
+    phase = call_phase(appointment, now)
+    if phase is Phase.OPEN:
+        return Access(allowed=True, phase=phase)
+    return Access(allowed=False, phase=phase, refusal=_REFUSAL_FOR_PHASE[phase])
+
+
+def polling_stops(appointment, phase: Phase, now: datetime) -> bool:
+    """Once nothing can change any more the status card stops asking (HTTP 286)."""
+    if phase in FINAL_PHASES:
+        return True
+    # An in-person visit whose window is over can no longer become a video call.
+    return phase is Phase.IN_PERSON and now > call_window(appointment).closes_at
+
+
+# Arrive just after the instant we wait for, never just before it.
+POLL_SLACK_MS = 150
+
+
+def poll_delay_ms(appointment, phase: Phase, now: datetime) -> int:
+    """
+    Milliseconds until the status card should ask again.
+
+    The steady interval picks up the doctor's changes; while waiting for the window
+    to open (or to close) the card asks exactly then, so it flips within about a
+    second of the boundary instead of up to a whole interval later.
+    """
+    steady_ms = telemedicine_setting("STATUS_POLL_INTERVAL") * 1000
+    window = call_window(appointment)
+    if phase is Phase.WAITING:
+        boundary = window.opens_at
+    elif phase is Phase.OPEN:
+        boundary = window.closes_at + timedelta(seconds=1)
+    else:
+        return steady_ms
+    until_boundary_ms = math.ceil((boundary - now).total_seconds() * 1000) + POLL_SLACK_MS
+    return max(POLL_SLACK_MS, min(steady_ms, until_boundary_ms))
+
+
+def call_ends_in_seconds(appointment, now: datetime) -> int:
+    """
+    Seconds until a call opened at `now` is ended by the app: after
+    MAX_SESSION_DURATION from now, or AUTO_END_SESSION_AFTER minutes after the
+    scheduled start, whichever comes first.
+    """
+    by_length = now + timedelta(minutes=telemedicine_setting("MAX_SESSION_DURATION"))
+    by_schedule = appointment.starts_at + timedelta(minutes=telemedicine_setting("AUTO_END_SESSION_AFTER"))
+    return max(0, math.floor((min(by_length, by_schedule) - now).total_seconds()))
+
+
+def planned_end(appointment) -> datetime:
+    return appointment.starts_at + timedelta(minutes=telemedicine_setting("DEFAULT_SESSION_DURATION"))

@@ -1,0 +1,103 @@
+"""How the room page talks to Jitsi: the External API's options, built from settings."""
+
+from datetime import datetime
+
+from .access import call_ends_in_seconds, is_assigned_doctor, planned_end
+from .conf import jitsi_domain, telemedicine_setting
+
+# Toolbar offered to both people. Recording and live streaming are added only when
+# the clinic enables recording; invitations and sharing links are never offered.
+TOOLBAR_BUTTONS = [
+    "camera",
+    "chat",
+    "desktop",
+    "filmstrip",
+    "fullscreen",
+    "hangup",
+    "microphone",
+    "noisesuppression",
+    "participants-pane",
+    "raisehand",
+    "select-background",
+    "settings",
+    "tileview",
+    "toggle-camera",
+    "videoquality",
+]
+RECORDING_BUTTONS = ["recording"]
+
+
+def external_api_url() -> str:
+    return f"https://{jitsi_domain()}/external_api.js"
+
+
+def jitsi_origin() -> str:
+    return f"https://{jitsi_domain()}"
+
+
+def display_name(user) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+def config_overwrite() -> dict:
+    recording = bool(telemedicine_setting("RECORDING_ENABLED"))
+    stun_servers = [{"urls": url} for url in telemedicine_setting("WEBRTC_STUN_SERVERS")]
+    config = {
+        "startWithAudioMuted": True,
+        "startWithVideoMuted": False,
+        "enableWelcomePage": False,
+        "prejoinPageEnabled": True,
+        "prejoinConfig": {"enabled": True},
+        "disableInviteFunctions": True,
+        "disableDeepLinking": True,
+        "toolbarButtons": TOOLBAR_BUTTONS + (RECORDING_BUTTONS if recording else []),
+        "fileRecordingsEnabled": recording,
+        "liveStreamingEnabled": False,
+        "localRecording": {"disable": not recording},
+        "recordingService": {"enabled": recording},
+        "transcription": {"enabled": False},
+    }
+    if stun_servers:
+        config["p2p"] = {"stunServers": stun_servers}
+    return config
+
+
+def interface_config_overwrite() -> dict:
+    return {
+        "SHOW_JITSI_WATERMARK": False,
+        "SHOW_WATERMARK_FOR_GUESTS": False,
+        "MOBILE_APP_PROMO": False,
+        "DISABLE_JOIN_LEAVE_NOTIFICATIONS": False,
+    }
+
+
+def room_options(appointment, user, now: datetime) -> dict:
+    """
+    Everything the room page's bootstrap script hands to JitsiMeetExternalAPI, and
+    when it must end the call. Only ever built for someone room_access() allowed.
+    """
+    return {
+        "domain": jitsi_domain(),
+        "options": {
+            "roomName": appointment.get_jitsi_room_name(),
+            "userInfo": {"displayName": display_name(user)},
+            "configOverwrite": config_overwrite(),
+            "interfaceConfigOverwrite": interface_config_overwrite(),
+        },
+        "endsInSeconds": call_ends_in_seconds(appointment, now),
+        "plannedEndsInSeconds": max(0, int((planned_end(appointment) - now).total_seconds())),
+        "isModerator": is_assigned_doctor(user, appointment),
+    }
+
+
+def room_csp() -> dict:
+    """CSP additions for the room page: the External API script and its iframe, nothing else."""
+    return {"script-src": ["'self'", jitsi_origin()], "frame-src": [jitsi_origin()]}
+
+
+def room_permissions_policy() -> str:
+    origin = f'"{jitsi_origin()}"'
+    return (
+        f"camera=(self {origin}), microphone=(self {origin}), display-capture=(self {origin}), "
+        "geolocation=(), payment=(), usb=()"
+    )

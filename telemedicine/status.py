@@ -1,0 +1,96 @@
+"""What the status card says, built from the rules in access.py."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from appointments.clinic_time import clinic_zone
+
+from .access import Phase, Refusal, call_phase, call_window, poll_delay_ms, polling_stops
+
+REFUSAL_MESSAGES = {
+    Refusal.TOO_EARLY: "It is too early to join. The card below shows when the call opens; it updates by itself.",
+    Refusal.TOO_LATE: "The time for this video call has passed.",
+    Refusal.IN_PERSON: "This appointment is not a video visit.",
+    Refusal.CANCELLED: "This appointment was cancelled.",
+    Refusal.COMPLETED: "This appointment is completed.",
+    Refusal.DISABLED: "Video visits are not offered at the moment. Please contact the clinic.",
+}
+
+BADGES = {
+    Phase.DISABLED: ("Video visits unavailable", "text-bg-secondary"),
+    Phase.CANCELLED: ("Cancelled", "text-bg-danger"),
+    Phase.COMPLETED: ("Completed", "text-bg-secondary"),
+    Phase.IN_PERSON: ("Video visit off", "text-bg-light border"),
+    Phase.WAITING: ("Waiting", "text-bg-info"),
+    Phase.OPEN: ("Open", "text-bg-success"),
+    Phase.ENDED: ("Ended", "text-bg-secondary"),
+}
+
+
+def wait_text(seconds: float) -> str:
+    """'less than a minute', '7 min', '2 h 5 min', '3 days': rounded up, never 'in 0 min'."""
+    minutes = max(0, int(-(-seconds // 60)))
+    if minutes < 1:
+        return "less than a minute"
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 24 * 60:
+        hours, rest = divmod(minutes, 60)
+        return f"{hours} h {rest} min" if rest else f"{hours} h"
+    days = minutes // (24 * 60)
+    return "1 day" if days == 1 else f"{days} days"
+
+
+def clock_text(moment: datetime, now: datetime) -> str:
+    local = timezone.localtime(moment, clinic_zone())
+    if local.date() == timezone.localtime(now, clinic_zone()).date():
+        return f"{local:%H:%M}"
+    return f"{date_format(local, 'D j M')} at {local:%H:%M}"
+
+
+@dataclass(frozen=True)
+class StatusCard:
+    phase: Phase
+    badge: str
+    badge_class: str
+    message: str
+    join_url: str | None
+    poll_ms: int | None  # None: the card stops polling
+
+    @property
+    def is_polling(self) -> bool:
+        return self.poll_ms is not None
+
+
+def status_card(appointment, now: datetime) -> StatusCard:
+    phase = call_phase(appointment, now)
+    window = call_window(appointment)
+    badge, badge_class = BADGES[phase]
+    join_url = None
+    if phase is Phase.WAITING:
+        message = (
+            f"The video call opens in {wait_text((window.opens_at - now).total_seconds())}, "
+            f"at {clock_text(window.opens_at, now)}."
+        )
+    elif phase is Phase.OPEN:
+        message = f"The video call is open until {clock_text(window.closes_at, now)}."
+        join_url = reverse("telemedicine:jitsi-room", args=[appointment.pk])
+    elif phase is Phase.ENDED:
+        message = (
+            f"The video call window closed at {clock_text(window.closes_at, now)}. "
+            "If the visit did not take place, please contact the clinic to rebook."
+        )
+    elif phase is Phase.IN_PERSON:
+        message = "This is an in-person visit at the clinic. If it becomes a video visit, this card will show it."
+    elif phase is Phase.CANCELLED:
+        message = "This appointment was cancelled."
+    elif phase is Phase.COMPLETED:
+        message = "This appointment is completed."
+    else:
+        message = "Video visits are not offered at the moment. Please contact the clinic."
+    poll_ms = None if polling_stops(appointment, phase, now) else poll_delay_ms(appointment, phase, now)
+    return StatusCard(phase, badge, badge_class, message, join_url, poll_ms)

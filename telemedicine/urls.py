@@ -1,0 +1,24 @@
+from django.urls import path
+
+from . import views
+
+app_name = "telemedicine"
+
+urlpatterns = [
+    path("jitsi/<int:appointment_id>/", views.jitsi_room, name="jitsi-room"),
+    path(
+        "appointment/<int:appointment_id>/toggle-telemedicine/",
+        views.toggle_telemedicine,
+        name="toggle-telemedicine",
+    ),
+    path(
+        "appointment/<int:appointment_id>/check-status/",
+        views.check_status,
+        name="check-telemedicine-status",
+    ),
+    path(
+        "appointment/<int:appointment_id>/detail/",
+        views.appointment_detail,
+        name="appointment-detail-telemedicine",
+    ),
+]

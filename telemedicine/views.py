@@ -1,0 +1,114 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import trigger_client_event
+
+from appointments.models import Appointment
+
+from . import audit
+from .access import is_assigned_doctor, is_participant, room_access
+from .conf import integration_enabled
+from .jitsi import external_api_url, room_csp, room_options, room_permissions_policy
+from .status import REFUSAL_MESSAGES, status_card
+
+DETAIL_TEMPLATE = "appointments/appointment_detail_telemedicine.html"
+ROOM_TEMPLATE = "telemedicine/jitsi_room.html"
+
+
+def appointment_for_participant(request, appointment_id) -> Appointment:
+    """The appointment if the user is its doctor or patient; 404 otherwise, so strangers learn nothing."""
+    appointment = get_object_or_404(Appointment.objects.with_people(), pk=appointment_id)
+    if not is_participant(request.user, appointment):
+        audit.record_refusal(request, appointment_id, "not-participant")
+        raise Http404("No such appointment for this user.")
+    return appointment
+
+
+def detail_context(request, appointment, now) -> dict:
+    return {
+        "appointment": appointment,
+        "card": status_card(appointment, now),
+        "is_doctor": is_assigned_doctor(request.user, appointment),
+    }
+
+
+@require_GET
+@login_required
+@never_cache
+def appointment_detail(request, appointment_id):
+    appointment = appointment_for_participant(request, appointment_id)
+    return render(request, DETAIL_TEMPLATE, detail_context(request, appointment, timezone.now()))
+
+
+@require_GET
+@login_required
+@never_cache
+def check_status(request, appointment_id):
+    try:
+        appointment = appointment_for_participant(request, appointment_id)
+    except Http404:
+        # The card asks until told otherwise: tell it plainly, and stop it asking.
+        return render(request, f"{DETAIL_TEMPLATE}#status-card-gone", status=404)
+    context = detail_context(request, appointment, timezone.now())
+    response = render(request, f"{DETAIL_TEMPLATE}#status-card", context)
+    if request.htmx and not context["card"].is_polling:
+        response.status_code = 286  # django-htmx's HttpResponseStopPolling: htmx stops polling
+    return response
+
+
+@require_POST
+@login_required
+def toggle_telemedicine(request, appointment_id):
+    appointment = appointment_for_participant(request, appointment_id)
+    if not is_assigned_doctor(request.user, appointment) or not integration_enabled():
+        audit.record_refusal(request, appointment_id, "not-assigned-doctor")
+        raise Http404("Only the appointment's doctor can change this.")
+    enabled = request.POST.get("enabled") in {"on", "1", "true"}
+    error = None
+    if appointment.is_closed:
+        error = f"This appointment is {appointment.get_status_display().lower()}; it can no longer change."
+    else:
+        appointment.set_telemedicine(enabled)
+        audit.record_toggle(request, appointment, enabled)
+    if request.htmx:
+        context = detail_context(request, appointment, timezone.now()) | {"toggle_error": error}
+        response = render(request, f"{DETAIL_TEMPLATE}#telemedicine-toggle", context, status=409 if error else 200)
+        return trigger_client_event(response, "telemedicine-changed", {"appointment": appointment.pk})
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, f"Video visit switched {'on' if enabled else 'off'}.")
+    return redirect(appointment)
+
+
+@require_GET
+@login_required
+@never_cache
+def jitsi_room(request, appointment_id):
+    appointment = appointment_for_participant(request, appointment_id)
+    now = timezone.now()
+    access = room_access(request.user, appointment, now)
+    audit.record_room_decision(request, appointment.pk, access)
+    if not access.allowed:
+        context = detail_context(request, appointment, now) | {
+            "access": access,
+            "refusal_message": REFUSAL_MESSAGES[access.refusal],
+        }
+        return render(request, ROOM_TEMPLATE, context, status=403)
+    response = render(
+        request,
+        ROOM_TEMPLATE,
+        {
+            "appointment": appointment,
+            "access": access,
+            "jitsi": room_options(appointment, request.user, now),
+            "external_api_url": external_api_url(),
+        },
+    )
+    response._csp_replace = room_csp()  # django-csp: what @csp_replace would set, but per request
+    response["Permissions-Policy"] = room_permissions_policy()
+    return response
