@@ -126,6 +126,19 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_POOL", True):
+    # psycopg 3's pool, one per gunicorn worker process, shared by its threads: a request
+    # borrows an open connection instead of paying PostgreSQL's ~2 ms connection set-up.
+    # Django refuses a pool together with persistent connections (CONN_MAX_AGE > 0): the
+    # pool is the persistence. DATABASE_POOL=0 falls back to DATABASE_CONN_MAX_AGE (e.g.
+    # behind PgBouncer in transaction mode, which pools for every instance at once).
+    if DATABASES["default"]["CONN_MAX_AGE"]:
+        raise ImproperlyConfigured("Set DATABASE_CONN_MAX_AGE only with DATABASE_POOL=0: the pool keeps connections open.")
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env_int("DATABASE_POOL_MIN_SIZE", 2),
+        "max_size": env_int("DATABASE_POOL_MAX_SIZE", 4),
+        "timeout": 10,  # seconds a request waits for a free connection before failing
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for a writer instead of failing with "database is locked" under concurrent polls.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -205,8 +218,12 @@ WHITENOISE_USE_FINDERS = DEBUG
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_BEHIND_TLS_PROXY", False) else None
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
+# Load balancers probe /healthz over plain HTTP inside the private network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$"]
+# Cookies only over HTTPS in production. DJANGO_SECURE_COOKIES=0 exists for `make serve`
+# and `make bench` on http://127.0.0.1 only; never set it on a server people use.
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
 SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
@@ -286,6 +303,9 @@ if TELEMEDICINE_LOG_FILE:
         "formatter": "plain",
     }
     LOGGING["loggers"]["telemedicine"]["handlers"].append("telemedicine_file")
+
+# `make bench` only: adds the do-nothing view it measures as the throughput ceiling.
+BENCH = env_bool("DJANGO_BENCH", False)
 
 # `python manage.py test` runs the same pytest suite as `make test`.
 TEST_RUNNER = "project.test_runner.PytestTestRunner"

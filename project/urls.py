@@ -1,8 +1,11 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from appointments import views as appointment_views
+
+from . import health
 
 urlpatterns = [
     path("", appointment_views.home, name="home"),
@@ -11,7 +14,14 @@ urlpatterns = [
     path("appointments/", include("appointments.urls")),
     path("telemedicine/", include("telemedicine.urls")),
     path("admin/", admin.site.urls),
+    path("healthz", health.healthz, name="healthz"),
 ]
+
+if settings.BENCH:
+    # `make bench` only (DJANGO_BENCH=1): the do-nothing view it measures as the ceiling.
+    from bench.views import noop
+
+    urlpatterns.append(path("bench/noop/", noop, name="bench-noop"))
 
 handler400 = "project.errors.bad_request"
 handler403 = "project.errors.permission_denied"
