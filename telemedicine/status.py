@@ -1,5 +1,6 @@
 """What the status card says, built from the rules in access.py."""
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -33,9 +34,9 @@ BADGES = {
 
 def wait_text(seconds: float) -> str:
     """'less than a minute', '7 min', '2 h 5 min', '3 days': rounded up, never 'in 0 min'."""
-    minutes = max(0, int(-(-seconds // 60)))
-    if minutes < 1:
+    if seconds < 60:
         return "less than a minute"
+    minutes = math.ceil(seconds / 60)
     if minutes < 60:
         return f"{minutes} min"
     if minutes < 24 * 60:
