@@ -1,0 +1,178 @@
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.management import call_command
+from django.test import override_settings
+from django.urls import reverse
+from freezegun import freeze_time
+
+from appointments.models import Appointment
+
+NOW = dt.datetime(2030, 1, 15, 9, 0, tzinfo=ZoneInfo("Europe/London"))
+
+
+@pytest.fixture
+def day(make_appointment, doctor, patient, other_patient):
+    """Yesterday, today and tomorrow in the clinic of dr.house."""
+    return {
+        "past": make_appointment(date=dt.date(2030, 1, 14), time=dt.time(9), description="Past"),
+        "today": make_appointment(date=dt.date(2030, 1, 15), time=dt.time(11), description="Today", is_telemedicine=True),
+        "other": make_appointment(date=dt.date(2030, 1, 15), time=dt.time(12), patient=other_patient),
+        "tomorrow": make_appointment(date=dt.date(2030, 1, 16), time=dt.time(9), description="Tomorrow"),
+        "cancelled": make_appointment(date=dt.date(2030, 1, 17), time=dt.time(9), status="cancelled"),
+    }
+
+
+@freeze_time(NOW)
+class TestDashboard:
+    def test_doctor_sees_today_and_upcoming(self, client_for, doctor, day):
+        html = client_for(doctor).get(reverse("appointments:dashboard")).content.decode()
+        today, upcoming = html.split('id="upcoming-doctor-heading"')
+        for key in ("today", "other"):
+            assert day[key].get_absolute_url() in today
+        assert day["tomorrow"].get_absolute_url() in upcoming
+        assert day["past"].get_absolute_url() not in html
+        assert day["cancelled"].get_absolute_url() not in upcoming
+        assert "Schedule an appointment" in html
+
+    def test_patient_sees_only_their_own_upcoming_and_past(self, client_for, patient, day):
+        html = client_for(patient).get(reverse("appointments:dashboard")).content.decode()
+        upcoming, past = html.split('id="past-patient-heading"')
+        assert day["today"].get_absolute_url() in upcoming and day["tomorrow"].get_absolute_url() in upcoming
+        assert day["past"].get_absolute_url() in past
+        assert day["other"].get_absolute_url() not in html
+        assert "Schedule an appointment" not in html
+
+    def test_rows_carry_a_live_video_badge(self, client_for, patient, day):
+        html = client_for(patient).get(reverse("appointments:dashboard")).content.decode()
+        assert 'data-phase="waiting"' in html and 'data-phase="in-person"' in html
+        assert 'hx-trigger="every 30s"' in html
+
+    def test_htmx_refresh_returns_only_the_lists(self, client_for, patient, day):
+        response = client_for(patient).get(
+            reverse("appointments:dashboard"), HTTP_HX_REQUEST="true", HTTP_HX_TARGET="appointment-lists"
+        )
+        html = response.content.decode()
+        assert html.strip().startswith('<div id="appointment-lists"')
+        assert "<html" not in html
+
+    def test_dashboard_never_shows_room_names(self, client_for, doctor, day):
+        name = day["today"].get_jitsi_room_name()
+        assert name not in client_for(doctor).get(reverse("appointments:dashboard")).content.decode()
+
+    def test_badges_disappear_when_integration_is_off(self, client_for, patient, day, settings):
+        settings.TELEMEDICINE_SETTINGS = {**settings.TELEMEDICINE_SETTINGS, "ENABLE_JITSI_INTEGRATION": False}
+        html = client_for(patient).get(reverse("appointments:dashboard")).content.decode()
+        assert "data-phase" not in html and "Video visit" not in html
+
+
+@freeze_time(NOW)
+class TestScheduling:
+    def form(self, booked, **overrides):
+        return {"patient": booked.pk, "date": "2030-01-20", "time": "14:30", "description": "Check-up",
+                "is_telemedicine": "on", **overrides}
+
+    def test_doctor_schedules_for_themselves(self, client_for, doctor, patient):
+        response = client_for(doctor).post(reverse("appointments:schedule"), self.form(patient))
+        appointment = Appointment.objects.get()
+        assert response.status_code == 302 and response["Location"] == appointment.get_absolute_url()
+        assert (appointment.doctor, appointment.patient, appointment.is_telemedicine) == (doctor, patient, True)
+        assert (appointment.date, appointment.time) == (dt.date(2030, 1, 20), dt.time(14, 30))
+
+    def test_staff_choose_the_doctor(self, client_for, staff, doctor, patient):
+        response = client_for(staff).post(reverse("appointments:schedule"), self.form(patient, doctor=doctor.pk))
+        assert response.status_code == 302
+        assert Appointment.objects.get().doctor == doctor
+
+    @pytest.mark.parametrize(
+        "overrides,field,message",
+        [
+            ({"date": ""}, "date", "This field is required"),
+            ({"time": "25:99"}, "time", "Enter a valid time"),
+            ({"date": "2030-01-14"}, "date", "in the past"),
+            ({"patient": "999999"}, "patient", "Select a valid choice"),
+        ],
+    )
+    def test_invalid_forms_explain_and_write_nothing(self, client_for, doctor, patient, overrides, field, message):
+        response = client_for(doctor).post(reverse("appointments:schedule"), self.form(patient, **overrides))
+        assert response.status_code == 400
+        assert message in " ".join(response.context["form"].errors[field])
+        assert 'class="invalid-feedback' in response.content.decode()
+        assert not Appointment.objects.exists()
+
+    @override_settings(TIME_ZONE="Europe/London")
+    def test_a_time_that_does_not_exist_is_refused(self, client_for, doctor, patient):
+        response = client_for(doctor).post(reverse("appointments:schedule"), self.form(patient, date="2030-03-31", time="01:30"))
+        assert response.status_code == 400
+        assert "does not exist in Europe/London" in response.context["form"].errors["time"][0]
+        assert not Appointment.objects.exists()
+
+    def test_double_booking_a_doctor_is_refused(self, client_for, doctor, patient, make_appointment):
+        make_appointment(date=dt.date(2030, 1, 20), time=dt.time(14, 30))
+        response = client_for(doctor).post(reverse("appointments:schedule"), self.form(patient))
+        assert response.status_code == 400
+        assert "already has an appointment" in response.content.decode()
+        assert Appointment.objects.count() == 1
+
+    def test_only_patients_can_be_booked(self, client_for, doctor, other_doctor, patient):
+        response = client_for(doctor).post(reverse("appointments:schedule"), self.form(patient, patient=other_doctor.pk))
+        assert response.status_code == 400
+
+    def test_patients_cannot_schedule(self, client_for, patient):
+        assert client_for(patient).get(reverse("appointments:schedule")).status_code == 403
+        assert client_for(patient).post(reverse("appointments:schedule"), self.form(patient)).status_code == 403
+        assert not Appointment.objects.exists()
+
+
+@freeze_time(NOW)
+class TestClosing:
+    @pytest.mark.parametrize("action,status", [("cancel", "cancelled"), ("complete", "completed")])
+    def test_doctor_closes_from_the_detail_page(self, client_for, doctor, make_appointment, action, status):
+        appointment = make_appointment()
+        response = client_for(doctor).post(reverse(f"appointments:{action}", args=[appointment.pk]))
+        assert response["Location"] == appointment.get_absolute_url()
+        assert Appointment.objects.get(pk=appointment.pk).status == status
+
+    def test_staff_close_from_the_dashboard(self, client_for, staff, make_appointment):
+        appointment = make_appointment()
+        response = client_for(staff).post(reverse("appointments:cancel", args=[appointment.pk]))
+        assert response["Location"] == reverse("appointments:dashboard")
+        assert Appointment.objects.get(pk=appointment.pk).status == "cancelled"
+
+    @pytest.mark.parametrize("who", ["patient", "other_doctor", "other_patient"])
+    def test_nobody_else_may_close(self, client_for, make_appointment, request, who):
+        appointment = make_appointment()
+        response = client_for(request.getfixturevalue(who)).post(reverse("appointments:cancel", args=[appointment.pk]))
+        assert response.status_code == 404
+        assert Appointment.objects.get(pk=appointment.pk).status == "scheduled"
+
+    def test_closing_twice_says_so(self, client_for, doctor, make_appointment):
+        appointment = make_appointment(status="completed")
+        client = client_for(doctor)
+        response = client.post(reverse("appointments:cancel", args=[appointment.pk]), follow=True)
+        assert "already completed" in response.content.decode()
+        assert Appointment.objects.get(pk=appointment.pk).status == "completed"
+
+    def test_get_is_405(self, client_for, doctor, make_appointment):
+        assert client_for(doctor).get(reverse("appointments:cancel", args=[make_appointment().pk])).status_code == 405
+
+
+def test_seed_demo_covers_every_state_and_is_idempotent(db, capsys):
+    call_command("seed_demo")
+    call_command("seed_demo")
+    output = capsys.readouterr().out
+    assert "dr.grey" in output and "alice" in output and "bob" in output and "demo-pass-2026" in output
+    demo = Appointment.objects.filter(description__startswith="[demo]")
+    assert demo.count() == 7
+    from django.utils import timezone
+
+    from telemedicine.access import Phase, call_phase
+
+    phases = {call_phase(appointment, timezone.now()) for appointment in demo}
+    assert {Phase.OPEN, Phase.WAITING, Phase.IN_PERSON, Phase.CANCELLED, Phase.COMPLETED, Phase.ENDED} <= phases
+
+
+def test_home_sends_people_where_they_belong(client, client_for, patient):
+    assert client.get("/")["Location"] == reverse("login")
+    assert client_for(patient).get("/")["Location"] == reverse("appointments:dashboard")
