@@ -33,7 +33,87 @@
   }
   window.clinicJitsi = api;
 
+  // The audit trail: the page tells the server what Jitsi itself says happened (the
+  // External API's conference events), so the record shows who was really in the call.
+  // Reports are best effort: if the server cannot be reached the call goes on regardless.
+  var callReports = (function () {
+    var form = document.getElementById("call-events");
+    var joined = false;
+    var heartbeat = null;
+    if (!form) {
+      return { join: function () {}, leave: function () {}, stopHeartbeat: function () {} };
+    }
+    var url = form.getAttribute("action");
+    var token = form.elements.csrfmiddlewaretoken.value;
+
+    function body(event) {
+      var data = new FormData(form); // carries csrfmiddlewaretoken
+      data.append("event", event);
+      return data;
+    }
+
+    function send(event) {
+      try {
+        window.fetch(url, {
+          method: "POST",
+          body: body(event),
+          headers: { "X-CSRFToken": token },
+          credentials: "same-origin",
+        }).catch(function () {});
+      } catch (error) {
+        // No fetch, or it threw: the call matters more than its record.
+      }
+    }
+
+    // A leave must survive the page going away: a beacon is sent even while the page unloads.
+    function beacon(event) {
+      try {
+        if (navigator.sendBeacon && navigator.sendBeacon(url, body(event))) {
+          return;
+        }
+        window.fetch(url, { method: "POST", body: body(event), credentials: "same-origin", keepalive: true })
+          .catch(function () {});
+      } catch (error) {
+        // As above: never let reporting break the page.
+      }
+    }
+
+    var seconds = parseInt(form.getAttribute("data-heartbeat-seconds"), 10);
+    if (seconds > 0) {
+      // A long call has no other requests: this keeps the session from timing out.
+      heartbeat = window.setInterval(function () {
+        send("heartbeat");
+      }, seconds * 1000);
+    }
+
+    return {
+      join: function () {
+        joined = true;
+        send("joined");
+      },
+      leave: function () {
+        if (joined) {
+          joined = false;
+          beacon("left");
+        }
+      },
+      stopHeartbeat: function () {
+        if (heartbeat !== null) {
+          window.clearInterval(heartbeat);
+          heartbeat = null;
+        }
+      },
+    };
+  })();
+
+  api.addListener("videoConferenceJoined", callReports.join);
+  api.addListener("videoConferenceLeft", callReports.leave);
+  api.addListener("readyToClose", callReports.leave);
+  window.addEventListener("pagehide", callReports.leave);
+
   function endCall(message) {
+    callReports.leave();
+    callReports.stopHeartbeat();
     try {
       api.executeCommand("hangup");
     } catch (error) {
