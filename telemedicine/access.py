@@ -162,3 +162,61 @@ def call_ends_in_seconds(appointment, now: datetime) -> int:
 
 def planned_end(appointment) -> datetime:
     return appointment.starts_at + timedelta(minutes=telemedicine_setting("DEFAULT_SESSION_DURATION"))
+
+
+class CallReport(enum.StrEnum):
+    """What the room page reports about the call it runs (see static/telemedicine/room.js)."""
+
+    JOINED = "joined"
+    LEFT = "left"
+    HEARTBEAT = "heartbeat"  # "the page is still open": keeps the session alive, not recorded
+
+
+# The last "left" beacon of a call may arrive a little after the call was ended.
+CALL_REPORT_GRACE = timedelta(minutes=2)
+
+# The room page has no status card polling: it says "still here" this often, so a long
+# call never outlives the session's idle timeout (SESSION_COOKIE_AGE).
+HEARTBEAT_SECONDS = 5 * 60
+
+
+def heartbeat_seconds(session_idle_timeout: int) -> int:
+    """Seconds between the room page's heartbeats: at least three within any idle timeout."""
+    return max(10, min(HEARTBEAT_SECONDS, session_idle_timeout // 3))
+
+
+def calls_end_by(appointment) -> datetime:
+    """
+    The latest moment at which a call can still be running: a call opened inside the
+    window lasts until call_ends_in_seconds() says, which can be after the window closes.
+    """
+    window = call_window(appointment)
+    latest_end = min(
+        window.closes_at + timedelta(minutes=telemedicine_setting("MAX_SESSION_DURATION")),
+        appointment.starts_at + timedelta(minutes=telemedicine_setting("AUTO_END_SESSION_AFTER")),
+    )
+    return max(window.closes_at, latest_end)
+
+
+def call_report_access(user, appointment, report: CallReport, now: datetime) -> Access:
+    """
+    May the room page of `user` report `report` now?
+
+    Joining needs a room the user may be in: the window open, or closed so recently that
+    a call opened inside it is still running. Leaving and heartbeats are accepted from
+    the opening of the window until every call has ended (plus a short grace), whatever
+    happened meanwhile: a visit switched off or cancelled mid-call is still left by its
+    people, and the record must say so.
+    """
+    access = room_access(user, appointment, now)
+    if access.allowed or access.refusal is Refusal.NOT_PARTICIPANT:
+        return access
+    window = call_window(appointment)
+    if now < window.opens_at:
+        return access
+    if report is CallReport.JOINED:
+        still_running = access.phase is Phase.ENDED and now <= calls_end_by(appointment)
+        return Access(allowed=True, phase=access.phase) if still_running else access
+    if now <= calls_end_by(appointment) + CALL_REPORT_GRACE:
+        return Access(allowed=True, phase=access.phase)
+    return Access(allowed=False, phase=access.phase, refusal=Refusal.TOO_LATE)

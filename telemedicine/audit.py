@@ -1,27 +1,96 @@
 """
-The record of who did what with a video visit. Ids and decisions only: never a
-name, a description or a room name.
+The record of who did what with a video visit: a log line and an AccessEvent row for
+every decision, granted or refused. Ids and decisions only: never a name, a
+description, a room name or a token.
 """
 
+import ipaddress
 import logging
 
+from axes.helpers import get_client_ip_address
+
+from .access import CallReport
+from .models import USER_AGENT_MAX_LENGTH, AccessEvent
+
 logger = logging.getLogger("telemedicine")
+
+# Refusals on the room page are "room refused"; anywhere else "access refused".
+ROOM_URL_NAMES = {"jitsi-room"}
+
+
+def client_ip(request) -> str | None:
+    """
+    The client's address, worked out exactly as django-axes does for login lock-outs
+    (REMOTE_ADDR, or the proxy header configured for axes), so the two records agree.
+    """
+    address = get_client_ip_address(request)
+    try:
+        return str(ipaddress.ip_address(address)) if address else None
+    except ValueError:
+        return None
+
+
+def user_agent(request) -> str:
+    return request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX_LENGTH]
+
+
+def _write(request, appointment_id, action, reason="") -> AccessEvent:
+    user = request.user if request.user.is_authenticated else None
+    return AccessEvent.objects.create(
+        user=user,
+        appointment_id=appointment_id,
+        action=action,
+        reason=reason,
+        ip_address=client_ip(request),
+        user_agent=user_agent(request),
+    )
 
 
 def record_room_decision(request, appointment_id, access) -> None:
     if access.allowed:
         logger.info("room access granted appointment=%s user=%s", appointment_id, request.user.pk)
+        _write(request, appointment_id, AccessEvent.Action.ROOM_OPENED)
     else:
         logger.warning(
             "room access denied appointment=%s user=%s reason=%s", appointment_id, request.user.pk, access.reason
         )
+        _write(request, appointment_id, AccessEvent.Action.ROOM_REFUSED, access.reason)
 
 
 def record_refusal(request, appointment_id, reason: str) -> None:
     logger.warning("access denied appointment=%s user=%s reason=%s", appointment_id, request.user.pk, reason)
+    match = getattr(request, "resolver_match", None)
+    on_room_page = match is not None and match.url_name in ROOM_URL_NAMES
+    action = AccessEvent.Action.ROOM_REFUSED if on_room_page else AccessEvent.Action.ACCESS_REFUSED
+    _write(request, appointment_id, action, str(reason))
 
 
 def record_toggle(request, appointment, enabled: bool) -> None:
     logger.info(
         "telemedicine switched %s appointment=%s user=%s", "on" if enabled else "off", appointment.pk, request.user.pk
     )
+    action = AccessEvent.Action.TELEMEDICINE_ON if enabled else AccessEvent.Action.TELEMEDICINE_OFF
+    _write(request, appointment.pk, action)
+
+
+_CALL_ACTIONS = {CallReport.JOINED: AccessEvent.Action.CALL_JOINED, CallReport.LEFT: AccessEvent.Action.CALL_LEFT}
+
+
+def record_call_event(request, appointment_id, report: CallReport) -> None:
+    """What the room page saw Jitsi do. Heartbeats only keep the session alive: no record."""
+    if report not in _CALL_ACTIONS:
+        return
+    logger.info("call %s appointment=%s user=%s", report, appointment_id, request.user.pk)
+    _write(request, appointment_id, _CALL_ACTIONS[report])
+
+
+def patient_in_room(appointment) -> bool:
+    """True when the patient's latest call event for this appointment is a join (one query)."""
+    latest = (
+        AccessEvent.objects.call_events()
+        .filter(appointment_id=appointment.pk, user_id=appointment.patient_id)
+        .order_by("-created_at", "-id")
+        .values_list("action", flat=True)
+        .first()
+    )
+    return latest == AccessEvent.Action.CALL_JOINED

@@ -6,6 +6,7 @@ app_name = "telemedicine"
 
 urlpatterns = [
     path("jitsi/<int:appointment_id>/", views.jitsi_room, name="jitsi-room"),
+    path("jitsi/<int:appointment_id>/events/", views.call_event, name="call-event"),
     path(
         "appointment/<int:appointment_id>/toggle-telemedicine/",
         views.toggle_telemedicine,

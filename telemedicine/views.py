@@ -1,6 +1,8 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -10,7 +12,15 @@ from django_htmx.http import trigger_client_event
 from appointments.models import Appointment
 
 from . import audit
-from .access import is_assigned_doctor, is_participant, room_access
+from .access import (
+    CallReport,
+    Phase,
+    call_report_access,
+    heartbeat_seconds,
+    is_assigned_doctor,
+    is_participant,
+    room_access,
+)
 from .conf import integration_enabled
 from .jitsi import external_api_url, room_csp, room_options, room_permissions_policy
 from .status import REFUSAL_MESSAGES, status_card
@@ -29,10 +39,14 @@ def appointment_for_participant(request, appointment_id) -> Appointment:
 
 
 def detail_context(request, appointment, now) -> dict:
+    card = status_card(appointment, now)
+    is_doctor = is_assigned_doctor(request.user, appointment)
     return {
         "appointment": appointment,
-        "card": status_card(appointment, now),
-        "is_doctor": is_assigned_doctor(request.user, appointment),
+        "card": card,
+        "is_doctor": is_doctor,
+        # Only the doctor is told, and only while the call can be joined (one query then).
+        "patient_in_room": is_doctor and card.phase is Phase.OPEN and audit.patient_in_room(appointment),
     }
 
 
@@ -107,8 +121,30 @@ def jitsi_room(request, appointment_id):
             "access": access,
             "jitsi": room_options(appointment, request.user, now),
             "external_api_url": external_api_url(),
+            "heartbeat_seconds": heartbeat_seconds(settings.SESSION_COOKIE_AGE),
         },
     )
     response._csp_replace = room_csp()  # django-csp: what @csp_replace would set, but per request
     response["Permissions-Policy"] = room_permissions_policy()
     return response
+
+
+@require_POST
+@login_required
+def call_event(request, appointment_id):
+    """
+    The room page reports what Jitsi did: `event=joined`, `event=left` (a beacon), or
+    `event=heartbeat`, which records nothing and only keeps the session alive during a
+    long call. 204 when accepted; the page carries on whatever the answer.
+    """
+    appointment = appointment_for_participant(request, appointment_id)
+    try:
+        report = CallReport(request.POST.get("event", ""))
+    except ValueError:
+        return HttpResponseBadRequest("Unknown call event.")
+    access = call_report_access(request.user, appointment, report, timezone.now())
+    if not access.allowed:
+        audit.record_refusal(request, appointment.pk, access.reason)
+        raise PermissionDenied("The call cannot be reported now.")
+    audit.record_call_event(request, appointment.pk, report)
+    return HttpResponse(status=204)

@@ -1,0 +1,114 @@
+"""
+The audit trail of video visits: who opened or was refused which room, who switched
+a visit to video and back, who was really in the call. Append-only: a row is written
+once and never changed; only `manage.py prune_access_events` removes rows, and only
+those older than AUDIT_RETENTION_DAYS.
+"""
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from .access import Refusal
+
+# Everything else about a refusal (e.g. the toggle of someone who is not the doctor).
+NOT_ASSIGNED_DOCTOR = "not-assigned-doctor"
+
+USER_AGENT_MAX_LENGTH = 255
+
+
+class AppendOnlyError(Exception):
+    """Raised on any attempt to change or delete an audit record through the app."""
+
+
+class AccessEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError("Access events are append-only: they cannot be updated.")
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise AppendOnlyError("Access events are append-only: they cannot be updated.")
+
+    def delete(self):
+        raise AppendOnlyError(
+            "Access events are append-only: only `manage.py prune_access_events` removes old ones."
+        )
+
+    def prune(self, older_than: datetime) -> int:
+        """
+        Delete the events created before `older_than`: the retention rule's one way out.
+        Returns the number of rows deleted.
+        """
+        deleted, _ = models.QuerySet.delete(self.filter(created_at__lt=older_than))
+        return deleted
+
+    def call_events(self):
+        return self.filter(action__in=[AccessEvent.Action.CALL_JOINED, AccessEvent.Action.CALL_LEFT])
+
+
+class AccessEvent(models.Model):
+    class Action(models.TextChoices):
+        ROOM_OPENED = "room-opened", "Room opened"
+        ROOM_REFUSED = "room-refused", "Room refused"
+        # Refused anywhere else: an appointment page, status card, toggle or call report.
+        ACCESS_REFUSED = "access-refused", "Access refused"
+        TELEMEDICINE_ON = "telemedicine-on", "Video visit switched on"
+        TELEMEDICINE_OFF = "telemedicine-off", "Video visit switched off"
+        CALL_JOINED = "call-joined", "Joined the call"
+        CALL_LEFT = "call-left", "Left the call"
+
+    REASON_CHOICES = [(refusal.value, refusal.value) for refusal in Refusal] + [
+        (NOT_ASSIGNED_DOCTOR, NOT_ASSIGNED_DOCTOR)
+    ]
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
+    # PROTECT: a person with an audit trail is deactivated, never deleted, so "who" stays known.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="access_events",
+        editable=False,
+    )
+    # No database constraint and DO_NOTHING: the appointment's id stays in the record
+    # even if the appointment is deleted later, and deleting it never touches this table.
+    appointment = models.ForeignKey(
+        "appointments.Appointment",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,  # accessevent_call_idx starts with the appointment
+        related_name="access_events",
+        editable=False,
+    )
+    action = models.CharField(max_length=20, choices=Action.choices, editable=False)
+    reason = models.CharField(max_length=32, choices=REASON_CHOICES, blank=True, editable=False)
+    ip_address = models.GenericIPAddressField("IP address", null=True, blank=True, editable=False)
+    user_agent = models.CharField(max_length=USER_AGENT_MAX_LENGTH, blank=True, editable=False)
+
+    objects = AccessEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        # Django's internal lookups (deletion collector, related managers) use the
+        # append-only queryset too.
+        base_manager_name = "objects"
+        indexes = [
+            # "Is the patient in the room?": the latest call event of one person for one appointment.
+            models.Index(fields=["appointment", "user", "action", "created_at"], name="accessevent_call_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_action_display()} · appointment #{self.appointment_id} · user #{self.user_id}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("Access events are append-only: an existing record cannot be changed.")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError(
+            "Access events are append-only: only `manage.py prune_access_events` removes old ones."
+        )
