@@ -30,6 +30,19 @@ def page_not_found(request, exception=None):
     )
 
 
+def too_many_requests(request, exception=None):
+    """RATELIMIT_VIEW: django-ratelimit's answer when a limit in project/rate_limits.py is reached."""
+    response = _error(
+        request,
+        429,
+        "Too many requests",
+        "You have done that a lot in a short time. Please wait a minute and try again.",
+    )
+    response["Retry-After"] = "60"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 def server_error(request):
     # No template context processors that touch the database: the fault may be the database.
     from django.template import loader

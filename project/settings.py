@@ -76,6 +76,8 @@ INSTALLED_APPS = [
     "js_lib_bootstrap5",
     "csp",
     "axes",
+    # Only for its system check on CACHES (the decorators work without it).
+    "django_ratelimit",
     "appointments",
     "telemedicine",
 ]
@@ -93,6 +95,9 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "project.middleware.HtmxLoginRedirectMiddleware",
     "project.middleware.PermissionsPolicyMiddleware",
+    # Abuse limits (project/rate_limits.py): 429, as RATELIMIT_VIEW renders it, page or partial.
+    "project.rate_limits.AbuseLimitMiddleware",
+    "django_ratelimit.middleware.RatelimitMiddleware",
     # Axes last, as its documentation asks: it must see the outcome of authentication.
     "axes.middleware.AxesMiddleware",
 ]
@@ -153,6 +158,19 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Rate limits (project/rate_limits.py) count in the default cache. A limit reached
+# answers 429 through this view: a page, or a partial for htmx.
+RATELIMIT_VIEW = "project.errors.too_many_requests"
+SILENCED_SYSTEM_CHECKS = [
+    # django-ratelimit lists only django-redis among Redis caches; Django's own RedisCache
+    # increments atomically too (Redis INCR), which is all the counters need.
+    "django_ratelimit.W001",
+]
+if not REDIS_URL:
+    # LocMemCache keeps per-process counters: right for one local process; production runs
+    # several workers and must set REDIS_URL so they share one count (README "Security").
+    SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")
 
 # Sessions live in the database, read through the cache: polls stay cheap and logout
 # (which deletes the row and the cache entry) invalidates a session everywhere.
@@ -227,7 +245,8 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
 SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
+# The preload token only asks; the domain enters browsers' lists once submitted to hstspreload.org.
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 # Room URLs carry an appointment id; never tell another origin where the user came from.
 SECURE_REFERRER_POLICY = "same-origin"
