@@ -278,6 +278,22 @@ TELEMEDICINE_SETTINGS = {
     "AUTO_END_SESSION_AFTER": env_int("AUTO_END_SESSION_AFTER", 45),
     # Seconds between the status card's steady polls (it also polls exactly when the window opens).
     "STATUS_POLL_INTERVAL": env_int("STATUS_POLL_INTERVAL", 10),
+    # Which Jitsi the rooms run on: "public" (JITSI_DOMAIN, no tokens), "self_hosted" (your
+    # Jitsi with Prosody token auth, HS256) or "jaas" (8x8 Jitsi as a Service, RS256).
+    # README "Choosing a Jitsi server" explains each. Secrets come from the environment only.
+    "JITSI_MODE": os.environ.get("JITSI_MODE", "public"),
+    # self_hosted: Prosody's app_id and app_secret (or a file holding the secret).
+    "JITSI_APP_ID": os.environ.get("JITSI_APP_ID", ""),
+    "JITSI_APP_SECRET": os.environ.get("JITSI_APP_SECRET", ""),
+    "JITSI_APP_SECRET_FILE": os.environ.get("JITSI_APP_SECRET_FILE", ""),
+    # Token modes: the patient waits in Jitsi's lobby until the doctor admits them.
+    "JITSI_LOBBY_ENABLED": env_bool("JITSI_LOBBY_ENABLED", True),
+    # jaas: the tenant (vpaas-magic-cookie-...), the API key's id and its private key file.
+    "JAAS_APP_ID": os.environ.get("JAAS_APP_ID", ""),
+    "JAAS_KID": os.environ.get("JAAS_KID", ""),
+    "JAAS_PRIVATE_KEY_PATH": os.environ.get("JAAS_PRIVATE_KEY_PATH", ""),
+    # jaas: features granted to the doctor (recording, livestreaming, transcription, outbound-call).
+    "JAAS_FEATURES": env_list("JAAS_FEATURES", []),
 }
 
 # --- Content Security Policy (django-csp 4) -----------------------------------------

@@ -3,7 +3,8 @@
 from datetime import datetime
 
 from .access import call_ends_in_seconds, is_assigned_doctor, planned_end
-from .conf import jitsi_domain, telemedicine_setting
+from .conf import JAAS, jitsi_domain, jitsi_mode, telemedicine_setting, uses_tokens
+from .tokens import jitsi_room_name, room_token
 
 # Toolbar offered to both people. Recording and live streaming are added only when
 # the clinic enables recording; invitations and sharing links are never offered.
@@ -28,6 +29,9 @@ RECORDING_BUTTONS = ["recording"]
 
 
 def external_api_url() -> str:
+    if jitsi_mode() == JAAS:
+        # JaaS serves the External API under the tenant (developer.8x8.com/jaas/docs/iframe-api-integration).
+        return f"https://{jitsi_domain()}/{telemedicine_setting('JAAS_APP_ID')}/external_api.js"
     return f"https://{jitsi_domain()}/external_api.js"
 
 
@@ -59,7 +63,15 @@ def config_overwrite() -> dict:
     }
     if stun_servers:
         config["p2p"] = {"stunServers": stun_servers}
+    if lobby_enabled():
+        # Whoever is not moderator knocks by themselves and can chat with the doctor while waiting.
+        config["lobby"] = {"autoKnock": True, "enableChat": True}
     return config
+
+
+def lobby_enabled() -> bool:
+    """Only token modes make the doctor the moderator who can run a lobby."""
+    return uses_tokens() and bool(telemedicine_setting("JITSI_LOBBY_ENABLED"))
 
 
 def interface_config_overwrite() -> dict:
@@ -74,19 +86,29 @@ def interface_config_overwrite() -> dict:
 def room_options(appointment, user, now: datetime) -> dict:
     """
     Everything the room page's bootstrap script hands to JitsiMeetExternalAPI, and
-    when it must end the call. Only ever built for someone room_access() allowed.
+    when it must end the call. Only ever built for someone room_access() allowed:
+    in token modes it carries that person's freshly signed token.
     """
+    is_doctor = is_assigned_doctor(user, appointment)
+    options = {
+        "roomName": jitsi_room_name(appointment),
+        "userInfo": {"displayName": display_name(user)},
+        "configOverwrite": config_overwrite(),
+        "interfaceConfigOverwrite": interface_config_overwrite(),
+    }
+    token = room_token(appointment, user, now)
+    if token:
+        options["jwt"] = token
     return {
         "domain": jitsi_domain(),
-        "options": {
-            "roomName": appointment.get_jitsi_room_name(),
-            "userInfo": {"displayName": display_name(user)},
-            "configOverwrite": config_overwrite(),
-            "interfaceConfigOverwrite": interface_config_overwrite(),
-        },
+        "options": options,
         "endsInSeconds": call_ends_in_seconds(appointment, now),
         "plannedEndsInSeconds": max(0, int((planned_end(appointment) - now).total_seconds())),
-        "isModerator": is_assigned_doctor(user, appointment),
+        "isModerator": is_doctor,
+        # The doctor, moderator by token, switches the lobby on once Jitsi confirms the role.
+        "enableLobby": is_doctor and lobby_enabled(),
+        # Only a moderator by token can end the meeting for everyone.
+        "canEndForAll": is_doctor and uses_tokens(),
     }
 
 

@@ -133,6 +133,38 @@
     endCall("The call has reached its maximum length and was ended. You can return to your appointment.");
   }, settings.endsInSeconds * 1000);
 
+  // Token modes: the doctor is moderator by token. Once Jitsi confirms the role, the lobby
+  // goes on, so the patient waits until admitted (Jitsi handbook, IFrame commands: toggleLobby).
+  if (settings.enableLobby) {
+    api.addListener("participantRoleChanged", function (event) {
+      if (event.role === "moderator") {
+        api.executeCommand("toggleLobby", true);
+      }
+    });
+  }
+
+  // "End the visit for everyone", for the moderator only. endConference needs the server's
+  // end-conference component; removing each other participant works wherever the doctor is
+  // moderator, so the button does both.
+  var endForAll = document.getElementById("end-for-all");
+  if (settings.canEndForAll && endForAll) {
+    var others = {};
+    api.addListener("participantJoined", function (event) {
+      others[event.id] = true;
+    });
+    api.addListener("participantLeft", function (event) {
+      delete others[event.id];
+    });
+    endForAll.hidden = false;
+    endForAll.addEventListener("click", function () {
+      api.executeCommand("endConference");
+      Object.keys(others).forEach(function (id) {
+        api.executeCommand("kickParticipant", id);
+      });
+      endCall("You ended the visit for everyone. You can return to the appointment.");
+    });
+  }
+
   api.addListener("readyToClose", function () {
     window.location.assign(leaveUrl);
   });

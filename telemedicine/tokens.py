@@ -1,0 +1,162 @@
+"""
+Signed Jitsi tokens: the Jitsi server itself decides who enters which room, as whom, and when.
+
+One token per person and per request of the room page, and only for someone
+room_access() let in. Its claims follow the two documents that define them:
+
+* self_hosted (Prosody `token` authentication, jitsi-meet-tokens): HS256 with the
+  app secret; `iss` is the app id (Prosody accepts only its app_id as issuer by
+  default), `aud` the app id too (accepted by default, `asap_accepted_audiences`
+  is `*`), `sub` the Jitsi domain, `room` the bare room name.
+  lib-jitsi-meet doc/tokens.md; jitsi-meet resources/prosody-plugins/token/util.lib.lua.
+* jaas (8x8 Jitsi as a Service): RS256 with the API key's `kid` header, `iss` "chat",
+  `aud` "jitsi", `sub` the tenant (vpaas-magic-cookie-...), `room` the bare room name
+  (the tenant is already in `sub`), `moderator` and `features` as the strings
+  "true"/"false". developer.8x8.com/jaas/docs/api-keys-jwt.
+
+The token is valid from the window's opening to its closing (JWT `exp` is
+exclusive, the window inclusive, hence one second past `closes_at`), and never
+longer than the room page lets the call run (call_ends_in_seconds).
+
+Nothing here logs: a token is a key to a consultation room.
+"""
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+from .access import call_ends_in_seconds, call_window, is_assigned_doctor
+from .conf import JAAS, SELF_HOSTED, jitsi_domain, jitsi_mode, telemedicine_setting
+
+# Features JaaS lets a token grant; every one is "false" unless the clinic lists it in JAAS_FEATURES.
+JAAS_FEATURES = ("recording", "livestreaming", "transcription", "outbound-call")
+JAAS_AUDIENCE = "jitsi"
+JAAS_ISSUER = "chat"
+# HS256 with a short secret can be brute-forced offline from one token: RFC 7518 asks
+# for a key at least as long as the hash (32 bytes).
+MIN_SECRET_LENGTH = 32
+
+
+class TokenConfigurationError(Exception):
+    """The chosen mode's secret is missing or unusable (manage.py check says which)."""
+
+
+def self_hosted_secret() -> str:
+    """JITSI_APP_SECRET, or the contents of the file JITSI_APP_SECRET_FILE names."""
+    secret = telemedicine_setting("JITSI_APP_SECRET")
+    path = telemedicine_setting("JITSI_APP_SECRET_FILE")
+    if not secret and path:
+        try:
+            with open(path, encoding="utf-8") as secret_file:
+                secret = secret_file.read().strip()
+        except OSError as error:
+            raise TokenConfigurationError(f"JITSI_APP_SECRET_FILE cannot be read ({error.strerror}).") from None
+    if not secret:
+        raise TokenConfigurationError("JITSI_APP_SECRET (or JITSI_APP_SECRET_FILE) is not set.")
+    return secret
+
+
+_private_keys: dict[tuple, object] = {}
+
+
+def jaas_private_key():
+    """The tenant's RSA private key, parsed once per file version (parsing checks the key, which is slow)."""
+    path = telemedicine_setting("JAAS_PRIVATE_KEY_PATH")
+    if not path:
+        raise TokenConfigurationError("JAAS_PRIVATE_KEY_PATH is not set.")
+    try:
+        stat = os.stat(path)
+        cache_key = (os.path.abspath(path), stat.st_mtime_ns, stat.st_size)
+        if cache_key not in _private_keys:
+            with open(path, "rb") as key_file:
+                pem = key_file.read()
+            try:
+                key = load_pem_private_key(pem, password=None)
+            except (ValueError, TypeError):
+                # The exception text could quote the file; say only what is wrong.
+                raise TokenConfigurationError(
+                    "JAAS_PRIVATE_KEY_PATH does not hold an unencrypted PEM private key."
+                ) from None
+            if not isinstance(key, RSAPrivateKey) or key.key_size < 2048:
+                raise TokenConfigurationError("JAAS_PRIVATE_KEY_PATH must hold an RSA key of at least 2048 bits.")
+            _private_keys.clear()
+            _private_keys[cache_key] = key
+        return _private_keys[cache_key]
+    except OSError as error:
+        raise TokenConfigurationError(f"JAAS_PRIVATE_KEY_PATH cannot be read ({error.strerror}).") from None
+
+
+def jitsi_room_name(appointment) -> str:
+    """The room name the External API joins: JaaS rooms live under the tenant ("<tenant>/<room>")."""
+    room = appointment.get_jitsi_room_name()
+    if jitsi_mode() == JAAS:
+        return f"{telemedicine_setting('JAAS_APP_ID')}/{room}"
+    return room
+
+
+@dataclass(frozen=True)
+class TokenLifetime:
+    not_before: int
+    expires: int
+
+
+def token_lifetime(appointment, now: datetime) -> TokenLifetime:
+    """
+    From the window's opening to its closing, cut short when the room page will end
+    the call sooner (MAX_SESSION_DURATION, AUTO_END_SESSION_AFTER). Whole seconds.
+    """
+    window = call_window(appointment)
+    now_ts = int(now.timestamp())
+    window_end = int(window.closes_at.timestamp()) + 1  # exp is exclusive; closes_at is still inside
+    call_end = now_ts + call_ends_in_seconds(appointment, now)
+    return TokenLifetime(not_before=int(window.opens_at.timestamp()), expires=min(window_end, call_end))
+
+
+def user_context(user, moderator: bool) -> dict:
+    from .jitsi import display_name  # jitsi.py imports this module
+
+    return {
+        "id": str(user.pk),
+        "name": display_name(user),
+        # Strings, as JaaS documents them; Prosody's token_affiliation module reads "true" too.
+        "moderator": "true" if moderator else "false",
+    }
+
+
+def room_token(appointment, user, now: datetime) -> str | None:
+    """
+    The token for `user` to enter the appointment's room now, or None in public mode.
+
+    Call only for someone room_access() allowed: the token is the server-side proof of that decision.
+    """
+    mode = jitsi_mode()
+    if mode not in (SELF_HOSTED, JAAS):
+        return None
+    moderator = is_assigned_doctor(user, appointment)
+    lifetime = token_lifetime(appointment, now)
+    claims = {
+        "room": appointment.get_jitsi_room_name(),
+        "iat": int(now.timestamp()),
+        "nbf": lifetime.not_before,
+        "exp": lifetime.expires,
+        "context": {"user": user_context(user, moderator)},
+    }
+    if mode == SELF_HOSTED:
+        app_id = telemedicine_setting("JITSI_APP_ID")
+        claims |= {"iss": app_id, "aud": app_id, "sub": jitsi_domain()}
+        # token_affiliation (jitsi-contrib prosody-plugins) makes "owner" a moderator, anyone else a member.
+        claims["context"]["user"]["affiliation"] = "owner" if moderator else "member"
+        return jwt.encode(claims, self_hosted_secret(), algorithm="HS256")
+    enabled = set(telemedicine_setting("JAAS_FEATURES"))
+    claims |= {"iss": JAAS_ISSUER, "aud": JAAS_AUDIENCE, "sub": telemedicine_setting("JAAS_APP_ID")}
+    # Features need a moderator anyway (JaaS docs); the patient is granted none.
+    claims["context"]["features"] = {
+        feature: "true" if moderator and feature in enabled else "false" for feature in JAAS_FEATURES
+    }
+    return jwt.encode(
+        claims, jaas_private_key(), algorithm="RS256", headers={"kid": telemedicine_setting("JAAS_KID")}
+    )
