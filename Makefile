@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install browser run test test-unit test-e2e test-e2e-headed clean
+.PHONY: install browser run test test-unit test-e2e test-e2e-headed clean serve test-postgres bench
 
 install: $(STAMP)
 
@@ -47,5 +47,21 @@ test-e2e: install browser
 test-e2e-headed: install browser
 	$(PY) -m pytest -m e2e e2e --headed
 
+# Production settings (DEBUG off, gunicorn, compressed hashed static files) on http://$(HOST):$(PORT).
+serve: install
+	HOST=$(HOST) PORT=$(PORT) ops/serve.sh
+
+# The whole suite again on a throwaway PostgreSQL server on loopback (Debian's postgresql).
+test-postgres: install browser
+	@pgdir=$$(mktemp -d /tmp/clinic-pg.XXXXXX); \
+	trap 'ops/local_postgres.sh stop "$$pgdir"' EXIT; \
+	url=$$(PG_FAST=1 ops/local_postgres.sh start "$$pgdir"); \
+	echo "Running the suite on PostgreSQL ($$url)"; \
+	DATABASE_URL="$$url" $(PY) -m pytest $(PYTEST_ARGS)
+
+# The performance budget (README "Performance"): gunicorn + wrk, a few minutes. Not part of `make test`.
+bench: install
+	$(PY) -m bench
+
 clean:
-	rm -rf $(VENV) staticfiles test-results db.sqlite3
+	rm -rf $(VENV) staticfiles test-results db.sqlite3 bench/results

@@ -1,0 +1,36 @@
+"""
+gunicorn settings for `make serve`, `make bench` and production (`gunicorn -c project/gunicorn.conf.py`).
+
+Threaded workers (gthread): an idle keep-alive connection (a patient's browser between
+two status polls) waits in the worker's poller instead of holding a whole process, and
+the threads of one process share its psycopg connection pool. Processes give the
+parallelism (the GIL), threads absorb waiting on the database and the network.
+"""
+
+import multiprocessing
+import os
+
+wsgi_app = "project.wsgi:application"
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+# One process per core plus one is the usual start; WEB_CONCURRENCY overrides (as on most hosts).
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() + 1))
+worker_class = "gthread"
+# Keep DATABASE_POOL_MAX_SIZE >= threads, or threads queue for a connection.
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# Open polling connections per worker (browsers keep them alive between polls).
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "15"))  # > the 10 s poll interval
+timeout = 30
+graceful_timeout = 20
+# Recycle a worker now and then so a slow leak can never grow without bound.
+max_requests = 20_000
+max_requests_jitter = 2_000
+# Behind a TLS proxy, trust its X-Forwarded-* headers (set the proxy's address in production).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None  # "-" for stdout
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+proc_name = "clinic"
+# gunicorn >= 25's control socket lives at one path per user: two instances (make serve
+# and make bench) would fight over it, and nothing here uses gunicornc.
+control_socket_disable = True
