@@ -1,0 +1,92 @@
+"""
+The status card is the hot path: every waiting patient asks every STATUS_POLL_INTERVAL.
+Its query budget is pinned here (README "Performance": at most 4 per poll).
+
+What a poll costs, with the session already in the cache (as after the first poll):
+the user, the appointment with both people (one join), and the session's save
+(SESSION_SAVE_EVERY_REQUEST keeps the idle timeout sliding). The doctor's card adds
+one query while the call is open: "is the patient in the room?".
+
+Transaction control (BEGIN, COMMIT, SAVEPOINT...) is not counted: it is no round trip
+of its own on PostgreSQL, SQLite logs it only in IMMEDIATE mode, and a test's own
+transaction turns the session save's atomic block into a SAVEPOINT pair.
+"""
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from freezegun import freeze_time
+
+from appointments.clinic_time import clinic_datetime
+
+STARTS_AT = clinic_datetime(dt.date(2030, 1, 15), dt.time(10, 0))
+WAITING = STARTS_AT - dt.timedelta(minutes=30)
+OPEN = STARTS_AT
+BUDGET = 4
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT")
+
+
+def data_queries(captured: CaptureQueriesContext) -> list[str]:
+    return [query["sql"] for query in captured.captured_queries if not query["sql"].startswith(TRANSACTION_CONTROL)]
+
+
+def status_url(appointment):
+    return reverse("telemedicine:check-telemedicine-status", args=[appointment.pk])
+
+
+def poll(client, url):
+    response = client.get(url, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and b'id="status-card"' in response.content
+    return response
+
+
+def counted_poll(client, url) -> list[str]:
+    poll(client, url)  # the first poll brings the session into the cache, as on a real page
+    with CaptureQueriesContext(connection) as captured:
+        poll(client, url)
+    return data_queries(captured)
+
+
+@pytest.fixture
+def video_visit(make_appointment):
+    return make_appointment(starts_at=STARTS_AT, is_telemedicine=True)
+
+
+@pytest.mark.parametrize(
+    "who,now,expected",
+    [
+        ("patient", WAITING, 3),
+        ("patient", OPEN, 3),
+        ("doctor", WAITING, 3),
+        ("doctor", OPEN, 4),  # + is the patient in the room?
+    ],
+)
+def test_status_poll_stays_within_its_query_budget(request, client_for, video_visit, who, now, expected):
+    url = status_url(video_visit)
+    with freeze_time(now):  # log in at `now`, so the session has not expired by then
+        queries = counted_poll(client_for(request.getfixturevalue(who)), url)
+    assert len(queries) == expected, "\n".join(queries)
+    assert expected <= BUDGET
+
+
+@pytest.mark.parametrize("who", ["patient", "doctor"])
+def test_status_poll_queries_do_not_grow_with_the_clinic(request, client_for, make_appointment, video_visit, who):
+    # Other appointments of the same people must not be read for one card.
+    url = status_url(video_visit)
+    with freeze_time(OPEN):
+        client = client_for(request.getfixturevalue(who))
+        before = counted_poll(client, url)
+        for day in range(1, 30):
+            make_appointment(starts_at=STARTS_AT + dt.timedelta(days=day), is_telemedicine=True)
+        after = counted_poll(client, url)
+    assert len(after) == len(before) <= BUDGET
+
+
+def test_status_poll_response_stays_small(client_for, patient, video_visit):
+    # README "Performance": at most 1.5 KB per poll (the body; headers come on top).
+    with freeze_time(WAITING):
+        response = poll(client_for(patient), status_url(video_visit))
+    assert len(response.content) <= 1536
