@@ -296,6 +296,11 @@ TELEMEDICINE_SETTINGS = {
     "JAAS_FEATURES": env_list("JAAS_FEATURES", []),
 }
 
+# --- Audit trail ---------------------------------------------------------------------
+# Days an AccessEvent is kept; `manage.py prune_access_events` (run it daily) deletes older
+# ones. Ten years by default: check what your country's medical-records rules require.
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 3650)
+
 # --- Content Security Policy (django-csp 4) -----------------------------------------
 # The Jitsi origin is added per request by telemedicine.csp (it follows the settings above).
 CONTENT_SECURITY_POLICY = {

@@ -1,0 +1,168 @@
+"""The audit trail in the admin: read-only for everyone, CSV export for superusers only."""
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+from freezegun import freeze_time
+
+from telemedicine.models import AccessEvent
+
+CHANGELIST = "admin:telemedicine_accessevent_changelist"
+EXPORT = "admin:telemedicine_accessevent_export"
+WHEN = dt.datetime(2030, 1, 15, 9, 55, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def superuser(make_user):
+    return make_user("root", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def auditor(make_user):
+    """Staff who may look at the audit trail in the admin, but not export it."""
+    user = make_user("auditor", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_accessevent"))
+    return user
+
+
+@pytest.fixture
+def events(make_appointment, doctor, patient, other_patient):
+    visit = make_appointment(is_telemedicine=True)
+    with freeze_time(WHEN):
+        made = [
+            AccessEvent.objects.create(user=patient, appointment=visit, action="room-opened", ip_address="203.0.113.7",
+                                       user_agent="Mozilla/5.0"),
+            AccessEvent.objects.create(user=other_patient, appointment=visit, action="room-refused",
+                                       reason="not-participant", user_agent="=HYPERLINK(\"http://evil\")"),
+            AccessEvent.objects.create(user=doctor, appointment=visit, action="telemedicine-off"),
+        ]
+    return visit, made
+
+
+def export_rows(response):
+    body = b"".join(response.streaming_content).decode()
+    return list(csv.DictReader(io.StringIO(body)))
+
+
+class TestReadOnly:
+    @pytest.mark.parametrize("who", ["superuser", "auditor"])
+    def test_list_and_detail_can_be_read(self, client_for, events, request, who):
+        client = client_for(request.getfixturevalue(who))
+        _, made = events
+        assert client.get(reverse(CHANGELIST)).status_code == 200
+        response = client.get(reverse("admin:telemedicine_accessevent_change", args=[made[0].pk]))
+        assert response.status_code == 200
+        assert b'name="_save"' not in response.content  # a view page, no form to save
+
+    @pytest.mark.parametrize(
+        "url_name,args,method",
+        [
+            ("admin:telemedicine_accessevent_add", [], "get"),
+            ("admin:telemedicine_accessevent_add", [], "post"),
+            ("admin:telemedicine_accessevent_change", ["pk"], "post"),
+            ("admin:telemedicine_accessevent_delete", ["pk"], "get"),
+            ("admin:telemedicine_accessevent_delete", ["pk"], "post"),
+        ],
+    )
+    def test_not_even_a_superuser_can_add_change_or_delete(self, client_for, superuser, events, url_name, args, method):
+        _, made = events
+        url = reverse(url_name, args=[made[0].pk for _ in args])
+        response = getattr(client_for(superuser), method)(url, {"action": "room-refused", "post": "yes"})
+        assert response.status_code == 403
+        assert AccessEvent.objects.count() == 3
+        assert AccessEvent.objects.get(pk=made[0].pk).action == "room-opened"
+
+    def test_no_bulk_delete_action(self, client_for, superuser, events):
+        _, made = events
+        response = client_for(superuser).post(
+            reverse(CHANGELIST), {"action": "delete_selected", "_selected_action": [e.pk for e in made], "post": "yes"}
+        )
+        assert b"delete_selected" not in client_for(superuser).get(reverse(CHANGELIST)).content
+        assert response.status_code in (200, 302)
+        assert AccessEvent.objects.count() == 3
+
+    def test_staff_without_the_view_permission_cannot_see_it(self, client_for, staff, events):
+        assert client_for(staff).get(reverse(CHANGELIST)).status_code == 403
+
+    @pytest.mark.parametrize("query", ["?action__exact=room-refused", "?reason__exact=not-participant"])
+    def test_filters(self, client_for, superuser, events, query):
+        response = client_for(superuser).get(reverse(CHANGELIST) + query)
+        assert response.status_code == 200
+        assert response.context["cl"].result_count == 1
+
+
+class TestCsvExport:
+    def test_superuser_gets_every_event_as_csv(self, client_for, superuser, events, doctor, patient, other_patient):
+        visit, made = events
+        response = client_for(superuser).get(reverse(EXPORT))
+        assert response.status_code == 200
+        assert response["Content-Type"] == "text/csv; charset=utf-8"
+        assert response["Content-Disposition"].startswith('attachment; filename="access-events-')
+        rows = export_rows(response)
+        assert [(r["username"], r["action"], r["reason"]) for r in rows] == [
+            ("dr.house", "telemedicine-off", ""),
+            ("stranger", "room-refused", "not-participant"),
+            ("pat", "room-opened", ""),
+        ]
+        opened = rows[2]
+        assert opened == {
+            "created_at": WHEN.isoformat(),
+            "user_id": str(patient.pk),
+            "username": "pat",
+            "appointment_id": str(visit.pk),
+            "action": "room-opened",
+            "reason": "",
+            "ip_address": "203.0.113.7",
+            "user_agent": "Mozilla/5.0",
+        }
+
+    def test_export_follows_the_list_filters(self, client_for, superuser, events):
+        rows = export_rows(client_for(superuser).get(reverse(EXPORT) + "?action__exact=room-refused"))
+        assert [r["action"] for r in rows] == ["room-refused"]
+
+    def test_cells_a_spreadsheet_would_run_are_quoted_as_text(self, client_for, superuser, events):
+        rows = export_rows(client_for(superuser).get(reverse(EXPORT)))
+        assert rows[1]["user_agent"] == "'=HYPERLINK(\"http://evil\")"
+
+    def test_no_room_name_in_the_export(self, client_for, superuser, events):
+        visit, _ = events
+        room_name = visit.get_jitsi_room_name()
+        body = b"".join(client_for(superuser).get(reverse(EXPORT)).streaming_content).decode()
+        assert room_name not in body
+
+    @pytest.mark.parametrize("who,status", [("auditor", 403), ("staff", 403)])
+    def test_staff_who_are_not_superusers_are_refused(self, client_for, events, request, who, status):
+        assert client_for(request.getfixturevalue(who)).get(reverse(EXPORT)).status_code == status
+
+    @pytest.mark.parametrize("who", ["patient", "doctor"])
+    def test_non_staff_are_sent_to_the_admin_login(self, client_for, events, request, who):
+        response = client_for(request.getfixturevalue(who)).get(reverse(EXPORT))
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("admin:login"))
+
+    def test_anonymous_is_sent_to_the_admin_login(self, client, events):
+        response = client.get(reverse(EXPORT))
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("admin:login"))
+
+    @pytest.mark.parametrize("who,shown", [("superuser", True), ("auditor", False)])
+    def test_export_link_only_for_superusers(self, client_for, events, request, who, shown):
+        html = client_for(request.getfixturevalue(who)).get(reverse(CHANGELIST)).content.decode()
+        assert (reverse(EXPORT) in html) is shown
+
+
+@pytest.mark.parametrize("query,count", [("pat", 1), ("stranger", 1), ("dr.house", 1)])
+def test_search_by_username_or_appointment(client_for, superuser, events, query, count):
+    response = client_for(superuser).get(reverse(CHANGELIST), {"q": query})
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == count
+
+
+def test_search_by_appointment_id(client_for, superuser, events):
+    visit, _ = events
+    response = client_for(superuser).get(reverse(CHANGELIST), {"q": str(visit.pk)})
+    assert response.context["cl"].result_count == 3
