@@ -56,7 +56,8 @@ def schedule(request):
     if not can_schedule(request.user):
         raise PermissionDenied("Only doctors and clinic staff schedule appointments.")
     booking_doctor = request.user if is_doctor(request.user) else None
-    form = AppointmentForm(request.POST or None, booking_doctor=booking_doctor)
+    # Bound on every POST, even an empty one: a post with no fields gets its errors (400), not a blank form.
+    form = AppointmentForm(request.POST if request.method == "POST" else None, booking_doctor=booking_doctor)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             appointment = form.save()
