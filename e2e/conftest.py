@@ -103,6 +103,12 @@ def browser_type_launch_args(browser_type_launch_args, pytestconfig):
     return launch
 
 
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args, live_server):
+    """Every page speaks to the live server: page.goto("/appointments/") is enough."""
+    return {**browser_context_args, "base_url": live_server.url}
+
+
 @dataclass
 class BrowserWatch:
     """What the browser did that a test must not allow: it fails the test at teardown."""
