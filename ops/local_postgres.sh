@@ -53,6 +53,8 @@ start)
     chmod 700 "$dir"
     as_owner "$bin/initdb" -D "$dir/data" -U clinic -A trust -E UTF8 --no-locale --no-sync >"$dir/initdb.log"
     options="-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200"
+    # e.g. PG_OPTIONS="-c shared_preload_libraries=pg_stat_statements" (make bench counts queries with it)
+    options="$options ${PG_OPTIONS:-}"
     if [ "${PG_FAST:-0}" = 1 ]; then
         options="$options -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     fi

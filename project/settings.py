@@ -157,7 +157,10 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Per process. Sessions (cached_db) and rate-limit counters share it: LocMemCache's
+    # default of 300 entries would evict sessions as soon as a few hundred patients poll,
+    # sending every poll back to the database (make bench showed it).
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 20_000}}}
 
 # Rate limits (project/rate_limits.py) count in the default cache. A limit reached
 # answers 429 through this view: a page, or a partial for htmx.
@@ -175,6 +178,12 @@ if not REDIS_URL:
 # Sessions live in the database, read through the cache: polls stay cheap and logout
 # (which deletes the row and the cache entry) invalidates a session everywhere.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+if REDIS_URL and env_bool("SESSIONS_IN_REDIS", True):
+    # Several instances share Redis: sessions live there alone, so a status poll (which
+    # slides the idle timeout, see below) writes nothing to the database. Logout still ends
+    # a session everywhere. A Redis restart logs everyone out: SESSIONS_IN_REDIS=0 keeps
+    # them in the database, read through Redis.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cache"
 # Idle timeout: a session ends after this many seconds without a request. The status
 # card's polls and the room page's heartbeat count as requests, so a patient who is
 # waiting for their call is never logged out while the page is open.

@@ -102,3 +102,22 @@ def test_pool_and_persistent_connections_together_fail_clearly():
     result = import_settings(DATABASE_URL="postgres://clinic@db/clinic", DATABASE_CONN_MAX_AGE="60")
     assert result.returncode != 0
     assert "DATABASE_CONN_MAX_AGE only with DATABASE_POOL=0" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "env,engine",
+    [
+        ({}, "django.contrib.sessions.backends.cached_db"),
+        ({"REDIS_URL": "redis://cache:6379/0"}, "django.contrib.sessions.backends.cache"),
+        ({"REDIS_URL": "redis://cache:6379/0", "SESSIONS_IN_REDIS": "0"}, "django.contrib.sessions.backends.cached_db"),
+    ],
+)
+def test_sessions_live_in_redis_when_there_is_one(env, engine):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE", "REDIS", "SESSIONS"))}
+    result = subprocess.run(
+        [sys.executable, "-c", "import project.settings as s; print(s.SESSION_ENGINE, s.CACHES['default']['BACKEND'])"],
+        cwd=BASE_DIR, env=environment | env, capture_output=True, text=True, timeout=60,
+    )
+    backend = "RedisCache" if "REDIS_URL" in env else "LocMemCache"
+    assert result.stdout.split()[0] == engine, result.stderr
+    assert result.stdout.split()[1].endswith(backend)
