@@ -27,7 +27,10 @@ class HtmxLoginRedirectMiddleware:
         ):
             # Come back to the page the user was looking at, not to the partial's URL.
             # current_url_abs_path is None for another origin, so this is no open redirect.
-            page = request.htmx.current_url_abs_path
+            try:
+                page = request.htmx.current_url_abs_path
+            except ValueError:  # a garbled HX-Current-URL (e.g. "http://[bad"): no way back, just log in
+                page = None
             target = redirect_to_login(page)["Location"] if page else response["Location"]
             return HttpResponseClientRedirect(target)
         return response

@@ -16,9 +16,11 @@ who keeps getting 404s for appointment ids is probing, and after NOT_FOUND of th
 gets 429 on every appointment URL until the hour turns.
 """
 
+import ipaddress
 from dataclasses import dataclass
 from typing import Callable
 
+from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.utils.module_loading import import_string
 from django_ratelimit import ALL
@@ -32,6 +34,18 @@ ROOM = "30/m"
 TOGGLE = "60/m"
 CALL_EVENT = "120/m"  # joined/left events and heartbeats from an open room page
 NOT_FOUND = "30/h"
+
+
+def client_address(request) -> str:
+    """
+    RATELIMIT_IP_META_KEY: the client's address as django-axes (and so the audit trail)
+    work it out, so behind a proxy (CLIENT_IP_HEADERS) all three count the same person.
+    """
+    address = get_client_ip_address(request)
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return request.META["REMOTE_ADDR"]
 
 
 def login_username(group, request) -> str:

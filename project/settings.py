@@ -5,6 +5,7 @@ default that is safe for local use. README's "Configuration" lists them all.
 """
 
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -149,6 +150,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
+    # Tests use a file, not shared-cache memory, so threads in the concurrency tests meet
+    # SQLite's real locking (memory raises "table is locked" instead of waiting). One file
+    # per process, so test runs side by side never share it; Django deletes it afterwards.
+    DATABASES["default"]["TEST"] = {"NAME": os.path.join(tempfile.gettempdir(), f"clinic-test-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, sessions ------------------------------------------------------------
@@ -165,6 +170,8 @@ else:
 # Rate limits (project/rate_limits.py) count in the default cache. A limit reached
 # answers 429 through this view: a page, or a partial for htmx.
 RATELIMIT_VIEW = "project.errors.too_many_requests"
+# Per-address limits see the client behind a proxy exactly as axes does (CLIENT_IP_HEADERS).
+RATELIMIT_IP_META_KEY = "project.rate_limits.client_address"
 SILENCED_SYSTEM_CHECKS = [
     # django-ratelimit lists only django-redis among Redis caches; Django's own RedisCache
     # increments atomically too (Redis INCR), which is all the counters need.

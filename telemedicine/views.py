@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
@@ -88,8 +89,10 @@ def toggle_telemedicine(request, appointment_id):
     if appointment.is_closed:
         error = f"This appointment is {appointment.get_status_display().lower()}; it can no longer change."
     else:
-        appointment.set_telemedicine(enabled)
-        audit.record_toggle(request, appointment, enabled)
+        # The switch and its audit record are written together or not at all.
+        with transaction.atomic():
+            appointment.set_telemedicine(enabled)
+            audit.record_toggle(request, appointment, enabled)
     if request.htmx:
         context = detail_context(request, appointment, timezone.now()) | {"toggle_error": error}
         response = render(request, f"{DETAIL_TEMPLATE}#telemedicine-toggle", context, status=409 if error else 200)

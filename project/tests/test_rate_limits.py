@@ -172,3 +172,20 @@ def test_one_username_tried_from_many_addresses_is_limited(db):
 def test_viewing_the_login_page_is_not_limited(db):
     client = Client()
     assert hammer(lambda: client.get(reverse("login")), limit_of(rate_limits.LOGIN_PER_IP) + 5)[-1] == 200
+
+
+@freeze_time(START)
+def test_behind_a_proxy_addresses_come_from_the_configured_header(settings, db):
+    settings.AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+    proxy = "10.0.0.2"
+
+    def attempt(client_address, n):
+        return Client(REMOTE_ADDR=proxy).post(
+            reverse("login"), {"username": f"user{n}", "password": "x"}, HTTP_X_FORWARDED_FOR=client_address
+        )
+
+    statuses = [attempt("81.2.69.160", n).status_code for n in range(limit_of(rate_limits.LOGIN_PER_IP) + 1)]
+    assert statuses[-1] == 429
+    # Another client behind the same proxy is not limited; a garbled header falls back to the proxy's address.
+    assert attempt("81.2.69.161", 0).status_code == 200
+    assert attempt("not-an-address", 0).status_code == 200
