@@ -173,6 +173,12 @@ def new_context(new_context, browser_watch, live_server):
 # --- People -----------------------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Django's real hasher costs ~0.5 s per user here; browser tests make several users each."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def log_in(live_server):
     """Put `user`'s session cookie into a browser context: logged in without the form."""

@@ -108,7 +108,7 @@ def test_card_stops_polling_once_the_call_window_has_closed(
     expect(card).to_have_attribute("data-phase", "ended", timeout=10_000)
     expect(card).to_contain_text("The video call window closed")
     expect(page.get_by_role("link", name="Join video call")).to_have_count(0)
-    assert len(requests) >= 2, "the card should have polled while the window was open"
+    assert requests, "the card should have asked until the window closed"
     assert_no_more_status_requests(page, requests, status_poll_interval)
 
 
