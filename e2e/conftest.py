@@ -8,9 +8,14 @@ What every browser test gets, without asking:
 - A Content Security Policy violation or an uncaught script error on any page fails the test.
 - The `e2e` marker (`-m e2e` runs only these, `-m "not e2e"` everything else).
 
-Fixtures to build journeys from: `page_for(user)` (a logged-in page in its own browser
-context), `log_in_with_form`, `jitsi` (serve or break external_api.js, read what the page
-asked Jitsi for), `status_poll_interval` (a 1 s poll), `response_bodies(page)`.
+Fixtures to build journeys from:
+- `page_for(user, **context_args)`: a logged-in page in its own browser context (own cookies);
+  `log_in(context, user)` for a context you made; `log_in_with_form(page, username)`.
+- `jitsi`: `jitsi.calls(page)` (what the page asked JitsiMeetExternalAPI for), `jitsi.emit(page,
+  "readyToClose")`, `jitsi.unreachable()`; `jitsi_calls(page)` is `jitsi.calls`.
+- `appointment_starting_in(timedelta, **fields)`: real time, relative to now.
+- `status_poll_interval` (a 1 s poll), `telemedicine_settings(KEY=value)`, `response_bodies(page)`.
+Pages are opened relative to the live server: `page.goto("/appointments/")`.
 """
 
 import os
@@ -20,6 +25,7 @@ import os
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 import re  # noqa: E402
+import shutil  # noqa: E402
 import tempfile  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -77,6 +83,7 @@ def pytest_collection_finish(session):
     if database["ENGINE"] != "django.db.backends.sqlite3" or database.get("TEST", {}).get("NAME"):
         return
     folder = tempfile.mkdtemp(prefix="clinic-e2e-db-")
+    session.config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
     database.setdefault("TEST", {})["NAME"] = str(Path(folder) / "test.sqlite3")
 
 
