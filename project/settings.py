@@ -247,6 +247,9 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG
+# Locally, look static files up on request instead of indexing them all whenever the
+# middleware starts (each test client starts it: ~0.5 s apiece). Production indexes once.
+WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- Security headers -------------------------------------------------------------
 
