@@ -1,3 +1,5 @@
+import logging
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -25,9 +27,17 @@ from .access import (
 from .conf import integration_enabled
 from .jitsi import external_api_url, room_csp, room_options, room_permissions_policy
 from .status import REFUSAL_MESSAGES, status_card
+from .tokens import TokenConfigurationError
+
+logger = logging.getLogger("telemedicine")
 
 DETAIL_TEMPLATE = "appointments/appointment_detail_telemedicine.html"
 ROOM_TEMPLATE = "telemedicine/jitsi_room.html"
+VIDEO_SERVICE_MISCONFIGURED = {
+    "title": "The video service is not available",
+    "message": "The clinic's video service is not set up correctly, so the call cannot start. "
+    "Please call the clinic: your doctor can continue the visit by phone.",
+}
 
 
 def appointment_for_participant(request, appointment_id, *, with_people=True) -> Appointment:
@@ -118,13 +128,19 @@ def jitsi_room(request, appointment_id):
             "refusal_message": REFUSAL_MESSAGES[access.refusal],
         }
         return render(request, ROOM_TEMPLATE, context, status=403)
+    try:
+        jitsi = room_options(appointment, request.user, now)
+    except TokenConfigurationError as error:
+        # The message names the setting, never its value; `manage.py check` says the same.
+        logger.error("room tokens cannot be made appointment=%s: %s", appointment.pk, error)
+        return render(request, "errors/page.html", VIDEO_SERVICE_MISCONFIGURED, status=503)
     response = render(
         request,
         ROOM_TEMPLATE,
         {
             "appointment": appointment,
             "access": access,
-            "jitsi": room_options(appointment, request.user, now),
+            "jitsi": jitsi,
             "external_api_url": external_api_url(),
             "heartbeat_seconds": heartbeat_seconds(settings.SESSION_COOKIE_AGE),
         },

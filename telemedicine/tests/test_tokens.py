@@ -407,3 +407,20 @@ def test_minting_a_token_adds_no_database_query(rsa_key_files, video_visit, doct
                 assert client.get(url).status_code == 200
             counts[mode] = len(queries)
     assert counts["self_hosted"] == counts["public"] == counts["jaas"]
+
+
+@pytest.mark.parametrize(
+    "mode,overrides",
+    [
+        ("self_hosted", {"JITSI_APP_SECRET": ""}),
+        ("jaas", {"JAAS_PRIVATE_KEY_PATH": "/nonexistent/key.pem"}),
+    ],
+)
+def test_a_broken_token_setup_is_a_plain_503_not_a_traceback(video_visit, patient, client_for, caplog, mode, overrides):
+    with mode_settings(mode, **overrides), freeze_time(START):
+        response = client_for(patient).get(reverse("telemedicine:jitsi-room", args=[video_visit.pk]))
+    html = response.content.decode()
+    assert response.status_code == 503
+    assert "video service is not set up correctly" in html and "call the clinic" in html
+    assert "jitsi-options" not in html and "Traceback" not in html
+    assert any("room tokens cannot be made" in record.getMessage() for record in caplog.records)
