@@ -162,7 +162,11 @@ def test_seed_demo_covers_every_state_and_is_idempotent(db, capsys):
     call_command("seed_demo")
     call_command("seed_demo")
     output = capsys.readouterr().out
-    assert "dr.grey" in output and "alice" in output and "bob" in output and "demo-pass-2026" in output
+    assert all(name in output for name in ("dr.grey", "alice", "bob", "manager", "admin", "demo-pass-2026"))
+    from django.contrib.auth import get_user_model
+
+    assert get_user_model().objects.get(username="admin").is_superuser
+    assert not get_user_model().objects.get(username="manager").is_superuser
     demo = Appointment.objects.filter(description__startswith="[demo]")
     assert demo.count() == 7
     from django.utils import timezone

@@ -1,5 +1,6 @@
 """
-Demo clinic for `make run`: one doctor, two patients, a clinic manager, and
+Demo clinic for `make run`: one doctor, two patients, a clinic manager, an
+administrator (the only one who may export the audit trail), and
 appointments in every state, placed relative to now. Safe to run again: it
 refreshes the demo appointments instead of piling up new ones.
 """
@@ -22,6 +23,7 @@ PEOPLE = [
     ("alice", "Alice", "Patient", PATIENTS_GROUP, False),
     ("bob", "Bob", "Patient", PATIENTS_GROUP, False),
     ("manager", "Morgan", "Manager", None, True),
+    ("admin", "Ada", "Admin", None, True),
 ]
 MARKER = "[demo]"
 
@@ -46,6 +48,8 @@ class Command(BaseCommand):
             if group:
                 user.groups.add(Group.objects.get(name=group))
             users[username] = user
+        users["admin"].is_superuser = True
+        users["admin"].save(update_fields=["is_superuser"])
         users["manager"].user_permissions.add(
             *Permission.objects.filter(content_type__app_label="appointments", codename__endswith="_appointment")
         )
@@ -78,5 +82,5 @@ class Command(BaseCommand):
         self.stdout.write("Log in at http://127.0.0.1:8000/login/ with any of these (password for all: "
                           f"{DEMO_PASSWORD}):")
         for username, first, last, group, is_staff in PEOPLE:
-            role = group or "clinic staff"
+            role = group or ("administrator" if username == "admin" else "clinic staff")
             self.stdout.write(f"  {username:<10} {first} {last} ({role})")
