@@ -15,11 +15,14 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 STRONG_KEY = "k" * 20 + "0123456789abcdefghijklmnopqrstuvwxyz"  # 56 characters
 
 
-def import_settings(**env):
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE"))}
+def import_settings(expression="'DEBUG', s.DEBUG", **env):
+    """Import the settings in a fresh interpreter with only `env` configured; print `expression`."""
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE", "REDIS", "SESSIONS"))
+    }
     environment.update(env)
     return subprocess.run(
-        [sys.executable, "-c", "import project.settings as s; print('DEBUG', s.DEBUG)"],
+        [sys.executable, "-c", f"import project.settings as s; print({expression})"],
         cwd=BASE_DIR,
         env=environment,
         capture_output=True,
@@ -71,12 +74,7 @@ def test_local_use_needs_no_secret_key():
     ],
 )
 def test_production_is_secure_unless_make_serve_relaxes_it(env, secure):
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE"))} | env
-    result = subprocess.run(
-        [sys.executable, "-c", "import project.settings as s; "
-         "print(s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE)"],
-        cwd=BASE_DIR, env=environment, capture_output=True, text=True, timeout=60,
-    )
+    result = import_settings("s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE", **env)
     assert result.stdout.strip() == secure, result.stderr
 
 
@@ -89,11 +87,8 @@ def test_production_is_secure_unless_make_serve_relaxes_it(env, secure):
     ],
 )
 def test_postgresql_uses_the_connection_pool_unless_told_otherwise(env, pool):
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE"))} | env
-    result = subprocess.run(
-        [sys.executable, "-c", "import project.settings as s; d = s.DATABASES['default']; "
-         "print(d.get('OPTIONS', {}).get('pool'), d['CONN_MAX_AGE'])"],
-        cwd=BASE_DIR, env=environment, capture_output=True, text=True, timeout=60,
+    result = import_settings(
+        "s.DATABASES['default'].get('OPTIONS', {}).get('pool'), s.DATABASES['default']['CONN_MAX_AGE']", **env
     )
     assert result.stdout.strip() == pool, result.stderr
 
@@ -113,11 +108,7 @@ def test_pool_and_persistent_connections_together_fail_clearly():
     ],
 )
 def test_sessions_live_in_redis_when_there_is_one(env, engine):
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE", "REDIS", "SESSIONS"))}
-    result = subprocess.run(
-        [sys.executable, "-c", "import project.settings as s; print(s.SESSION_ENGINE, s.CACHES['default']['BACKEND'])"],
-        cwd=BASE_DIR, env=environment | env, capture_output=True, text=True, timeout=60,
-    )
+    result = import_settings("s.SESSION_ENGINE, s.CACHES['default']['BACKEND']", **env)
     backend = "RedisCache" if "REDIS_URL" in env else "LocMemCache"
     assert result.stdout.split()[0] == engine, result.stderr
     assert result.stdout.split()[1].endswith(backend)
