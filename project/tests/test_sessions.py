@@ -15,14 +15,11 @@ from freezegun import freeze_time
 
 from telemedicine.access import heartbeat_seconds
 from telemedicine.models import AccessEvent
+from telemedicine.tests.shortcuts import url
 
 START = dt.datetime(2030, 1, 15, 10, 0, tzinfo=ZoneInfo("Europe/London"))
 LOGIN = START - dt.timedelta(hours=2)  # the status card is waiting, and polling
 IDLE = dt.timedelta(seconds=settings.SESSION_COOKIE_AGE)
-
-
-def url(name, appointment):
-    return reverse(f"telemedicine:{name}", args=[appointment.pk])
 
 
 @pytest.fixture

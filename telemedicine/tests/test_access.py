@@ -17,17 +17,12 @@ from telemedicine.access import (
     polling_stops,
     room_access,
 )
+from telemedicine.tests.shortcuts import telemedicine
 
 LONDON = ZoneInfo("Europe/London")
 # 15 Jan 2030, 10:00 in London (GMT, UTC+0).
 START = dt.datetime(2030, 1, 15, 10, 0, tzinfo=LONDON)
 SECOND = dt.timedelta(seconds=1)
-
-
-def telemedicine(**overrides):
-    from django.conf import settings
-
-    return override_settings(TELEMEDICINE_SETTINGS={**settings.TELEMEDICINE_SETTINGS, **overrides})
 
 
 @pytest.fixture

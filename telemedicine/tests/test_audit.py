@@ -8,27 +8,19 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.conf import settings
 from django.db.models.deletion import ProtectedError
-from django.test import Client, override_settings
-from django.urls import reverse
+from django.test import Client
 from freezegun import freeze_time
 
 from appointments.models import Appointment
 from telemedicine import audit
 from telemedicine.models import AccessEvent, AppendOnlyError
+from telemedicine.tests.shortcuts import telemedicine, url
 
 START = dt.datetime(2030, 1, 15, 10, 0, tzinfo=ZoneInfo("Europe/London"))
 INSIDE = START - dt.timedelta(minutes=5)
 BEFORE = START - dt.timedelta(minutes=10, seconds=1)
 AFTER = START + dt.timedelta(minutes=30, seconds=1)
 BROWSER = {"REMOTE_ADDR": "203.0.113.7", "HTTP_USER_AGENT": "Mozilla/5.0 (X11; Linux x86_64) Test/1.0"}
-
-
-def url(name, appointment):
-    return reverse(f"telemedicine:{name}", args=[appointment.pk])
-
-
-def telemedicine(**overrides):
-    return override_settings(TELEMEDICINE_SETTINGS={**settings.TELEMEDICINE_SETTINGS, **overrides})
 
 
 @pytest.fixture

@@ -4,24 +4,16 @@ import re
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.conf import settings
 from django.test import override_settings
 from django.urls import reverse
 from freezegun import freeze_time
 
 from appointments.models import Appointment
+from telemedicine.tests.shortcuts import telemedicine, url
 
 START = dt.datetime(2030, 1, 15, 10, 0, tzinfo=ZoneInfo("Europe/London"))
 INSIDE = START - dt.timedelta(minutes=5)
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-def url(name, appointment):
-    return reverse(f"telemedicine:{name}", args=[appointment.pk])
-
-
-def telemedicine(**overrides):
-    return override_settings(TELEMEDICINE_SETTINGS={**settings.TELEMEDICINE_SETTINGS, **overrides})
 
 
 @pytest.fixture
