@@ -5,9 +5,11 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .clinic_time import clinic_now
+from .listing import DOCTOR, PATIENT, STAFF, appointment_rows
 from .forms import AppointmentForm
 from .models import Appointment
 from .roles import can_close, can_manage_any, can_schedule, is_doctor
@@ -25,25 +27,31 @@ def home(request):
 @require_GET
 @login_required
 def dashboard(request):
+    now = timezone.now()
     today = clinic_now().date()
     user = request.user
-    mine = Appointment.objects.with_people()
-    as_doctor_today = list(mine.filter(doctor=user, date=today))
-    upcoming_as_doctor = Paginator(mine.filter(doctor=user, date__gt=today).active(), UPCOMING_PAGE_SIZE)
-    doctor = is_doctor(user)
+    # Each list joins in only the names it shows: a doctor sees patients, a patient doctors.
+    patients_of = Appointment.objects.for_listing("patient")
+    doctors_of = Appointment.objects.for_listing("doctor")
+    upcoming_as_doctor = Paginator(patients_of.filter(doctor=user, date__gt=today).active(), UPCOMING_PAGE_SIZE)
+    upcoming_page = upcoming_as_doctor.get_page(request.GET.get("page"))
+    clinic_page = None
+    if can_manage_any(user):
+        everyone = Appointment.objects.for_listing("doctor", "patient").filter(date__gte=today).active()
+        clinic_page = Paginator(everyone, UPCOMING_PAGE_SIZE).get_page(request.GET.get("clinic_page"))
     context = {
         "today": today,
-        "as_doctor_today": as_doctor_today,
-        "upcoming_as_doctor": upcoming_as_doctor.get_page(request.GET.get("page")),
-        "upcoming_as_patient": list(mine.filter(patient=user, date__gte=today)),
-        "past_as_patient": list(mine.filter(patient=user, date__lt=today).order_by("-date", "-time")[:PAST_SHOWN]),
-        "can_schedule": can_schedule(user),
-        "is_doctor": doctor,
-        "clinic_schedule": (
-            Paginator(mine.filter(date__gte=today).active(), UPCOMING_PAGE_SIZE).get_page(request.GET.get("clinic_page"))
-            if can_manage_any(user)
-            else None
+        "as_doctor_today": appointment_rows(patients_of.filter(doctor=user, date=today), DOCTOR, now, show_date=False),
+        "upcoming_as_doctor": upcoming_page,
+        "upcoming_as_doctor_rows": appointment_rows(upcoming_page, DOCTOR, now),
+        "upcoming_as_patient": appointment_rows(doctors_of.filter(patient=user, date__gte=today), PATIENT, now),
+        "past_as_patient": appointment_rows(
+            doctors_of.filter(patient=user, date__lt=today).order_by("-date", "-time")[:PAST_SHOWN], PATIENT, now
         ),
+        "can_schedule": can_schedule(user),
+        "is_doctor": is_doctor(user),
+        "clinic_schedule": clinic_page,
+        "clinic_schedule_rows": appointment_rows(clinic_page or [], STAFF, now),
     }
     if request.htmx and request.htmx.target == "appointment-lists":
         return render(request, f"{DASHBOARD_TEMPLATE}#appointment-lists", context)

@@ -1,0 +1,102 @@
+import datetime as dt
+
+import pytest
+from django.urls import clear_script_prefix, set_script_prefix
+
+from appointments.clinic_time import clinic_datetime
+from appointments.listing import DOCTOR, PATIENT, STAFF, appointment_rows, detail_url_maker
+from appointments.models import Appointment
+from telemedicine.access import Phase
+
+DAY = dt.date(2030, 1, 15)
+NOW = clinic_datetime(DAY, dt.time(10, 55))
+
+
+@pytest.fixture
+def appointment(make_appointment):
+    return make_appointment(date=DAY, time=dt.time(11), is_telemedicine=True)
+
+
+@pytest.mark.parametrize("prefix", ["/", "/clinic/", "/0/1/"])
+def test_detail_urls_are_those_of_get_absolute_url(make_appointment, prefix):
+    appointments = [make_appointment(date=DAY, time=dt.time(9 + i)) for i in range(3)]
+    set_script_prefix(prefix)
+    try:
+        detail_url = detail_url_maker()
+        assert [detail_url(a.pk) for a in appointments] == [a.get_absolute_url() for a in appointments]
+        assert detail_url(10**12) == Appointment(pk=10**12).get_absolute_url()
+    finally:
+        clear_script_prefix()
+
+
+def rows(role, show_date=False, people=("doctor", "patient")):
+    return appointment_rows(Appointment.objects.for_listing(*people), role, NOW, show_date=show_date)
+
+
+@pytest.mark.parametrize(
+    "role,people,expected",
+    [
+        (DOCTOR, ("patient",), "Pat Ient"),
+        (PATIENT, ("doctor",), "Gregory House"),
+        (STAFF, ("doctor", "patient"), "Gregory House · Pat Ient"),
+    ],
+)
+def test_each_role_sees_the_other_people_by_name(appointment, role, people, expected):
+    [row] = rows(role, people=people)
+    assert row["people"] == expected
+
+
+def test_a_person_without_a_name_is_shown_by_username(appointment, patient):
+    patient.first_name = patient.last_name = ""
+    patient.save()
+    assert rows(DOCTOR, people=("patient",))[0]["people"] == patient.get_username()
+
+
+@pytest.mark.parametrize("role,has_link", [(DOCTOR, True), (PATIENT, True), (STAFF, False)])
+def test_only_the_people_taking_part_get_a_link(appointment, role, has_link):
+    [row] = rows(role)
+    assert row["url"] == (appointment.get_absolute_url() if has_link else "")
+
+
+@pytest.mark.parametrize("show_date,when", [(False, "11:00"), (True, "Tue 15 Jan, 11:00")])
+def test_when_is_the_time_with_the_date_where_asked(appointment, show_date, when):
+    assert rows(PATIENT, show_date=show_date)[0]["when"] == when
+
+
+@pytest.mark.parametrize(
+    "changes,phase,badge",
+    [
+        ({}, Phase.OPEN, "Open"),
+        ({"is_telemedicine": False}, Phase.IN_PERSON, "Video visit off"),
+        ({"status": Appointment.Status.CANCELLED}, Phase.CANCELLED, "Cancelled"),
+    ],
+)
+def test_the_badge_is_the_status_cards_at_that_moment(appointment, changes, phase, badge):
+    Appointment.objects.filter(pk=appointment.pk).update(**changes)
+    [row] = rows(DOCTOR)
+    assert (row["phase"], row["badge"], row["status"], row["pk"]) == (
+        phase,
+        badge,
+        Appointment.objects.get().get_status_display(),
+        str(appointment.pk),
+    )
+
+
+@pytest.mark.parametrize(
+    "now,phase",
+    [
+        (clinic_datetime(DAY, dt.time(10, 49, 59)), Phase.WAITING),
+        (clinic_datetime(DAY, dt.time(10, 50)), Phase.OPEN),
+        (clinic_datetime(DAY, dt.time(11, 30)), Phase.OPEN),
+        (clinic_datetime(DAY, dt.time(11, 30, 0, 1)), Phase.ENDED),
+    ],
+)
+def test_the_badge_is_taken_at_the_moment_given(appointment, now, phase):
+    [row] = appointment_rows(Appointment.objects.for_listing("patient"), DOCTOR, now)
+    assert row["phase"] is phase
+
+
+def test_listing_reads_nothing_it_was_not_given(appointment, django_assert_num_queries):
+    listed = list(Appointment.objects.for_listing("patient"))
+    with django_assert_num_queries(0):
+        appointment_rows(listed, DOCTOR, NOW)
