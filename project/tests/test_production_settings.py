@@ -109,6 +109,5 @@ def test_pool_and_persistent_connections_together_fail_clearly():
 )
 def test_sessions_live_in_redis_when_there_is_one(env, engine):
     result = import_settings("s.SESSION_ENGINE, s.CACHES['default']['BACKEND']", **env)
-    backend = "RedisCache" if "REDIS_URL" in env else "LocMemCache"
-    assert result.stdout.split()[0] == engine, result.stderr
-    assert result.stdout.split()[1].endswith(backend)
+    backend = "django_redis.cache.RedisCache" if "REDIS_URL" in env else "django.core.cache.backends.locmem.LocMemCache"
+    assert result.stdout.split() == [engine, backend], result.stderr
