@@ -1,3 +1,4 @@
+import time
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -52,3 +53,33 @@ class PermissionsPolicyMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Permissions-Policy", self.DEFAULT)
         return response
+
+
+class SlidingSessionMiddleware:
+    """
+    The idle timeout (SESSION_COOKIE_AGE) runs from a person's latest request, as with
+    SESSION_SAVE_EVERY_REQUEST, but the session is written back, and its cookie sent
+    again, at most once every SESSION_REFRESH_INTERVAL seconds (or a tenth of the idle
+    timeout, if shorter). A waiting patient's status card polls every 10 s: saving on
+    every request was a cache write (an UPDATE and a commit with sessions in the
+    database) and a Set-Cookie header on each poll. The price: a session can end up to
+    that interval before a full idle timeout has passed since the latest request.
+    """
+
+    REFRESHED_AT = "_refreshed_at"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        session = request.session
+        if not session.is_empty():  # never creates a session for an anonymous visitor
+            now = int(time.time())
+            if now - session.get(self.REFRESHED_AT, 0) >= refresh_interval():
+                session[self.REFRESHED_AT] = now  # modified: SessionMiddleware saves it with a new expiry
+        return response
+
+
+def refresh_interval() -> int:
+    return min(settings.SESSION_REFRESH_INTERVAL, settings.SESSION_COOKIE_AGE // 10)

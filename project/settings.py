@@ -87,6 +87,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "project.middleware.SlidingSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -195,7 +196,9 @@ if REDIS_URL and env_bool("SESSIONS_IN_REDIS", True):
 # card's polls and the room page's heartbeat count as requests, so a patient who is
 # waiting for their call is never logged out while the page is open.
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_TIMEOUT", 30 * 60)
-SESSION_SAVE_EVERY_REQUEST = True
+# The timeout slides with every request, but the session is saved at most once a minute
+# (project.middleware.SlidingSessionMiddleware), not on each status poll.
+SESSION_REFRESH_INTERVAL = 60
 
 # --- Auth -----------------------------------------------------------------------
 

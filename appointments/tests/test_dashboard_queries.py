@@ -72,5 +72,5 @@ def test_doctor_with_200_appointments_in_view_sees_them_all_in_a_fixed_number_of
         count, page = dashboard_queries(client_for(doctor))
     assert page.count(b"<tr data-appointment=") == 200
     # user, is-doctor, today, upcoming count + page, as patient upcoming + past,
-    # the two permission lookups of can_schedule, and the session's save.
-    assert count == 10
+    # and the two permission lookups of can_schedule.
+    assert count == 9

@@ -13,6 +13,7 @@ from django.test import Client
 from django.urls import reverse
 from freezegun import freeze_time
 
+from project.middleware import refresh_interval
 from telemedicine.access import heartbeat_seconds
 from telemedicine.models import AccessEvent
 from telemedicine.tests.shortcuts import url
@@ -43,9 +44,44 @@ def poll(client, appointment, at):
         return client.get(url("check-telemedicine-status", appointment), HTTP_HX_REQUEST="true")
 
 
-def test_idle_timeout_defaults_to_thirty_minutes():
+def test_idle_timeout_defaults_to_thirty_minutes_saved_at_most_once_a_minute():
     assert settings.SESSION_COOKIE_AGE == 30 * 60
-    assert settings.SESSION_SAVE_EVERY_REQUEST is True
+    assert settings.SESSION_REFRESH_INTERVAL == 60
+    assert settings.SESSION_SAVE_EVERY_REQUEST is False  # SlidingSessionMiddleware decides
+
+
+def test_polls_within_a_minute_write_nothing_and_send_no_cookie(visit, patient):
+    client = logged_in(patient, LOGIN)
+    poll(client, visit, LOGIN)  # force_login skips the middleware: this request stamps the session
+    first = poll(client, visit, LOGIN + dt.timedelta(seconds=10))
+    assert expiry_in_database(client) == LOGIN + IDLE
+    assert settings.SESSION_COOKIE_NAME not in first.cookies
+    later = poll(client, visit, LOGIN + dt.timedelta(seconds=60))
+    assert expiry_in_database(client) == LOGIN + dt.timedelta(seconds=60) + IDLE
+    assert later.cookies[settings.SESSION_COOKIE_NAME]["max-age"] == settings.SESSION_COOKIE_AGE
+
+
+@pytest.mark.parametrize("last_request,alive", [(59, False), (60, True)])
+def test_a_session_may_end_up_to_a_minute_early(visit, patient, last_request, alive):
+    client = logged_in(patient, LOGIN)
+    poll(client, visit, LOGIN)
+    poll(client, visit, LOGIN + dt.timedelta(seconds=last_request))
+    with freeze_time(LOGIN + IDLE):
+        response = client.get(url("appointment-detail-telemedicine", visit))
+    assert response.status_code == (200 if alive else 302)
+
+
+@pytest.mark.parametrize("idle_timeout,interval", [(1800, 60), (600, 60), (300, 30), (15, 1)])
+def test_a_short_idle_timeout_is_refreshed_more_often(settings, idle_timeout, interval):
+    settings.SESSION_COOKIE_AGE = idle_timeout
+    assert refresh_interval() == interval
+
+
+def test_an_anonymous_visitor_gets_no_session(db, client):
+    response = client.get(reverse("login"))
+    assert response.status_code == 200
+    assert settings.SESSION_COOKIE_NAME not in response.cookies
+    assert not Session.objects.exists()
 
 
 @pytest.mark.parametrize(
