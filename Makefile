@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install browser run test test-unit test-e2e test-e2e-headed clean serve test-postgres bench
+.PHONY: install browser redis run test test-unit test-e2e test-e2e-headed clean serve test-postgres bench
 
 install: $(STAMP)
 
@@ -29,16 +29,28 @@ browser:
 		exit 1; \
 	fi
 
+# project/tests/test_redis.py runs the production cache against Debian's redis-server on loopback.
+redis:
+	@if command -v redis-server >/dev/null; then \
+		true; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's redis-server for the production-cache tests..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	else \
+		echo "The production-cache tests need redis-server. Install it with: sudo apt-get install redis-server"; \
+		exit 1; \
+	fi
+
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	@echo "Serving the demo on http://$(HOST):$(PORT)/ (Ctrl+C to stop)"
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-test: install browser
+test: install browser redis
 	$(PY) -m pytest
 
-test-unit: install
+test-unit: install redis
 	$(PY) -m pytest -m "not e2e"
 
 test-e2e: install browser
@@ -52,7 +64,7 @@ serve: install
 	HOST=$(HOST) PORT=$(PORT) ops/serve.sh
 
 # The whole suite again on a throwaway PostgreSQL server on loopback (Debian's postgresql).
-test-postgres: install browser
+test-postgres: install browser redis
 	@pgdir=$$(mktemp -d /tmp/clinic-pg.XXXXXX); \
 	trap 'ops/local_postgres.sh stop "$$pgdir"' EXIT; \
 	url=$$(PG_FAST=1 ops/local_postgres.sh start "$$pgdir"); \

@@ -1,0 +1,144 @@
+"""
+The production cache, against a real Redis: with REDIS_URL set, sessions, the cache
+and the rate-limit counters live in Redis (django-redis), shared by every instance.
+The rest of the suite runs on the local cache; this module starts Debian's
+redis-server on loopback (`make test` installs it) and checks what only a real
+server can show: where the data lives, its expiry, and atomic counting.
+"""
+
+import datetime as dt
+import shutil
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+import redis
+from django.conf import settings as django_settings
+from django.core.cache import cache
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from conftest import PASSWORD
+from project import rate_limits
+from telemedicine.tests.shortcuts import url
+
+SESSION_KEY_PREFIX = "django.contrib.sessions.cache"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def redis_url():
+    binary = shutil.which("redis-server")
+    assert binary, "These tests need Debian's redis-server: `make test` installs it (apt-get install redis-server)."
+    port = free_port()
+    server = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    client = redis.Redis(port=port)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@pytest.fixture
+def server(redis_url, settings):
+    """The settings REDIS_URL gives (project/settings.py), and a raw client to look inside."""
+    settings.CACHES = {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": redis_url}}
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    raw = redis.Redis.from_url(redis_url)
+    raw.flushdb()
+    yield raw
+    raw.flushdb()
+
+
+def logged_in(user) -> Client:
+    """Through the login form, as a person does: the session is made by the real login."""
+    client = Client()
+    response = client.post(reverse("login"), {"username": user.get_username(), "password": PASSWORD})
+    assert response.status_code == 302
+    return client
+
+
+def session_keys(raw) -> list[bytes]:
+    return raw.keys(f"*{SESSION_KEY_PREFIX}*")
+
+
+@pytest.fixture
+def visit(make_appointment):
+    return make_appointment(starts_at=timezone.now() + dt.timedelta(hours=1), is_telemedicine=True)
+
+
+def test_the_cache_is_django_redis_in_redis(server):
+    cache.set("greeting", "hello", 30)
+    assert [key for key in server.keys() if key.endswith(b":greeting")]
+    assert 0 < server.ttl(next(key for key in server.keys() if key.endswith(b":greeting"))) <= 30
+
+
+def test_sessions_live_in_redis_with_the_idle_timeout_as_their_expiry(server, db, patient, visit):
+    client = logged_in(patient)
+    [key] = session_keys(server)
+    assert client.cookies[django_settings.SESSION_COOKIE_NAME].value in key.decode()
+    assert django_settings.SESSION_COOKIE_AGE - 5 <= server.ttl(key) <= django_settings.SESSION_COOKIE_AGE
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url("check-telemedicine-status", visit), HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and b'id="status-card"' in response.content
+    tables = [query["sql"] for query in captured.captured_queries]
+    assert len(tables) == 2 and not any("django_session" in sql for sql in tables)
+
+
+def test_logout_deletes_the_session_from_redis(server, db, patient, visit):
+    client = logged_in(patient)
+    cookie = client.cookies[django_settings.SESSION_COOKIE_NAME].value
+    assert client.post(reverse("logout")).status_code == 302
+    assert session_keys(server) == []
+    replay = Client()
+    replay.cookies[django_settings.SESSION_COOKIE_NAME] = cookie
+    assert replay.get(url("appointment-detail-telemedicine", visit)).status_code == 302
+
+
+def test_rate_limit_counters_live_in_redis(server, db, patient, visit, monkeypatch):
+    """Every instance shares them: a limit reached here is reached for all, until Redis forgets it."""
+    three_a_minute = {"telemedicine:check-telemedicine-status": [rate_limits.Limit("status", "3/m")]}
+    monkeypatch.setattr(rate_limits, "LIMITS", rate_limits.LIMITS | three_a_minute)
+    client = logged_in(patient)
+    status = url("check-telemedicine-status", visit)
+    assert [client.get(status, HTTP_HX_REQUEST="true").status_code for _ in range(4)] == [200, 200, 200, 429]
+    assert server.keys("*rl:*")
+    for key in server.keys("*rl:*"):
+        server.delete(key)
+    assert client.get(status, HTTP_HX_REQUEST="true").status_code == 200
+
+
+def test_counting_is_atomic_across_threads(server):
+    cache.set("counter", 0, 60)
+
+    def count():
+        for _ in range(50):
+            cache.incr("counter")
+
+    threads = [threading.Thread(target=count) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert cache.get("counter") == 400
