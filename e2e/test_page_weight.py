@@ -27,6 +27,7 @@ BUDGET_BYTES = 60 * 1024
 SEED = """
 import datetime as dt
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.sessions.backends.cached_db import SessionStore
 from django.utils import timezone
@@ -40,7 +41,7 @@ starts = timezone.localtime() + dt.timedelta(hours=3)
 visit = Appointment.objects.create(doctor=doctor, patient=patient, date=starts.date(),
     time=starts.time().replace(second=0, microsecond=0), is_telemedicine=True, description="Check-up")
 session = SessionStore()
-session[SESSION_KEY], session[BACKEND_SESSION_KEY] = str(patient.pk), "django.contrib.auth.backends.ModelBackend"
+session[SESSION_KEY], session[BACKEND_SESSION_KEY] = str(patient.pk), settings.AUTHENTICATION_BACKENDS[-1]
 session[HASH_SESSION_KEY] = patient.get_session_auth_hash()
 session.create()
 print(session.session_key, visit.pk)

@@ -325,9 +325,9 @@ class TestPollQueryCounts:
     @pytest.mark.parametrize(
         "who,tables",
         [
-            # The session comes from the cache, and is saved at most once a minute: no write.
-            ("doctor", ["auth_user", "appointments_appointment", "telemedicine_accessevent"]),
-            ("patient", ["auth_user", "appointments_appointment"]),
+            # The session and the user come from the cache; the session is saved at most once a minute.
+            ("doctor", ["appointments_appointment", "telemedicine_accessevent"]),
+            ("patient", ["appointments_appointment"]),
         ],
     )
     def test_status_poll(self, client_for, visit, patient, request, django_assert_num_queries, who, tables):
