@@ -8,7 +8,8 @@
 3. Sessions created server-side for 500 waiting patients and the busy doctor; their
    cookies go to wrk (bench/wrk.lua).
 4. gunicorn with production settings (project/gunicorn.conf.py, DEBUG off) on a free
-   port, and Debian's wrk against: the do-nothing view (the ceiling), the status poll
+   port, and Debian's wrk against: the do-nothing view (the ceiling), the same behind
+   login (what any logged-in request costs: session, user, sliding session), the status poll
    at full speed and at 500 waiting patients polling at the real interval, the busy
    doctor's dashboard (200 rows) and a patient's detail page.
 5. One table: req/s, p50/p95/p99, queries per request (test client, and the server's
@@ -349,6 +350,7 @@ def main():
         detail_path = "/telemedicine/appointment/{}/detail/"
         targets = {
             "ceiling": write_targets("ceiling", [("-", "/bench/noop/")]),
+            "logged-in": write_targets("logged-in", [(key, "/bench/noop-logged-in/") for key, _ in waiting]),
             "status": write_targets("status", [(key, status_path.format(pk)) for key, pk in waiting]),
             "dashboard": write_targets("dashboard", [(doctor_key, "/appointments/")]),
             "detail": write_targets("detail", [(key, detail_path.format(pk)) for key, pk in waiting]),
@@ -356,6 +358,7 @@ def main():
         key, pk = waiting[0]
         measured = {
             "ceiling": client_measure(None, "/bench/noop/"),
+            "logged-in": client_measure(key, "/bench/noop-logged-in/"),
             "status": client_measure(key, status_path.format(pk), htmx=True),
             "dashboard": client_measure(doctor_key, "/appointments/"),
             "detail": client_measure(key, detail_path.format(pk)),
@@ -380,18 +383,19 @@ def main():
         run_wrk(wrk, port, targets["detail"], 8, 2)
 
         plan = [
-            ("ceiling", "do-nothing view (ceiling)", dict(connections=16, seconds=DURATION)),
-            ("status", "status poll, full speed", dict(connections=16, seconds=DURATION, htmx=True)),
-            ("status", f"status poll, {len(waiting)} waiting patients every "
+            ("ceiling", "ceiling", "do-nothing view (ceiling)", dict(connections=16, seconds=DURATION)),
+            ("logged-in", "logged-in", "do-nothing view, logged in", dict(connections=16, seconds=DURATION)),
+            ("full", "status", "status poll, full speed", dict(connections=16, seconds=DURATION, htmx=True)),
+            ("waiting", "status", f"status poll, {len(waiting)} waiting patients every "
                        f"{settings.TELEMEDICINE_SETTINGS['STATUS_POLL_INTERVAL']} s",
              dict(connections=WAITING_CONNECTIONS, seconds=POLL_DURATION, htmx=True,
                   poll_ms=settings.TELEMEDICINE_SETTINGS["STATUS_POLL_INTERVAL"] * 1000)),
             # One doctor's browser at a time: 20 doctors refreshing every 30 s is under 1 req/s.
-            ("dashboard", f"doctor's dashboard, {dashboard_rows} rows", dict(connections=1, seconds=DURATION)),
-            ("detail", "patient's detail page", dict(connections=16, seconds=DURATION)),
+            ("dashboard", "dashboard", f"doctor's dashboard, {dashboard_rows} rows", dict(connections=1, seconds=DURATION)),
+            ("detail", "detail", "patient's detail page", dict(connections=16, seconds=DURATION)),
         ]
         rows = []
-        for target, label, options in plan:
+        for row_key, target, label, options in plan:
             before = counter.total()
             cpu_before = server.cpu_seconds()
             if options.get("poll_ms"):
@@ -408,7 +412,7 @@ def main():
             stats["cpu_ms"] = (server.cpu_seconds() - cpu_before) * 1000 / max(stats["requests"], 1)
             stats["server_queries"] = None if before is None else (after - before) / max(stats["requests"], 1)
             stats["client_queries"], stats["body_bytes"], _ = measured[target]
-            stats["label"], stats["target"] = label, target
+            stats["label"], stats["target"], stats["key"] = label, target, row_key
             rows.append(stats)
             say(f"  measured: {label}")
         rss_mb = {pid: kb / 1024 for pid, kb in server.peak_rss_kb.items()}
@@ -450,7 +454,8 @@ def report(rows, rss_mb, database_kind, settings, elapsed):
     lines.append(f"Load average at the end: {os.getloadavg()[0]:.1f} (other work on this machine shares its {os.cpu_count()} cores)")
     lines.append("gunicorn worker peak RSS (VmRSS): " + ", ".join(f"{mb:.0f} MB" for mb in sorted(rss_mb.values())))
 
-    full, waiting, dashboard, detail = rows[1], rows[2], rows[3], rows[4]
+    by_key = {row["key"]: row for row in rows}
+    full, waiting, dashboard, detail = (by_key[key] for key in ("full", "waiting", "dashboard", "detail"))
     interval = settings.TELEMEDICINE_SETTINGS["STATUS_POLL_INTERVAL"]
     polls_per_hour = 3600 / interval + 2  # steady polls + the two boundary polls (window opens, closes)
     poll_bytes_hour = polls_per_hour * full["wire_bytes"]
@@ -483,6 +488,11 @@ def report(rows, rss_mb, database_kind, settings, elapsed):
         ("each worker < 150 MB resident", peak < TARGETS["worker_rss_mb"], f"peak {peak:.0f} MB"),
     ]
     lines += [f"  [{'met' if ok else 'MISSED'}] {name}: {value}" for name, ok, value in checks]
+    logged_in = by_key["logged-in"]
+    lines.append(
+        f"  (for comparison: the status poll does {full['rps'] / logged_in['rps']:.0%} of the throughput of a "
+        f"logged-in do-nothing view, which does {logged_in['rps'] / rows[0]['rps']:.0%} of the ceiling's)"
+    )
     lines.append(f"\n(bench took {elapsed:.0f} s)")
     text = "\n".join(lines)
     print(text)

@@ -18,10 +18,13 @@ urlpatterns = [
 ]
 
 if settings.BENCH:
-    # `make bench` only (DJANGO_BENCH=1): the do-nothing view it measures as the ceiling.
-    from bench.views import noop
+    # `make bench` only (DJANGO_BENCH=1): the do-nothing views it measures as ceilings.
+    from bench.views import noop, noop_logged_in
 
-    urlpatterns.append(path("bench/noop/", noop, name="bench-noop"))
+    urlpatterns += [
+        path("bench/noop/", noop, name="bench-noop"),
+        path("bench/noop-logged-in/", noop_logged_in, name="bench-noop-logged-in"),
+    ]
 
 handler400 = "project.errors.bad_request"
 handler403 = "project.errors.permission_denied"
