@@ -35,7 +35,7 @@ class AppointmentQuerySet(models.QuerySet):
         parsing a thousand timestamps and building hundreds of unused User instances.
         """
         return self.select_related(*people).only(
-            *Appointment.LISTED_FIELDS, *(f"{person}__{field}" for person in people for field in NAME_FIELDS)
+            *Appointment.STATE_FIELDS, *(f"{person}__{field}" for person in people for field in NAME_FIELDS)
         )
 
 
@@ -48,8 +48,9 @@ class Appointment(models.Model):
 
     CLOSED_STATUSES = (Status.COMPLETED, Status.CANCELLED)
     DETAIL_URL_NAME = "telemedicine:appointment-detail-telemedicine"
-    # What a row of an appointment list reads (listing.py), the video badge's call phase included.
-    LISTED_FIELDS = ("doctor", "patient", "date", "time", "status", "is_telemedicine")
+    # What the call rules read (telemedicine/access.py): who takes part, when, and whether the
+    # visit is on. Enough for a status card and for a row of a list (listing.py).
+    STATE_FIELDS = ("doctor", "patient", "date", "time", "status", "is_telemedicine")
 
     patient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appointments_as_patient"

@@ -40,9 +40,10 @@ VIDEO_SERVICE_MISCONFIGURED = {
 }
 
 
-def appointment_for_participant(request, appointment_id, *, with_people=True) -> Appointment:
+def appointment_for_participant(request, appointment_id, appointments=None) -> Appointment:
     """The appointment if the user is its doctor or patient; 404 otherwise, so strangers learn nothing."""
-    appointments = Appointment.objects.with_people() if with_people else Appointment.objects.all()
+    if appointments is None:
+        appointments = Appointment.objects.with_people()
     appointment = get_object_or_404(appointments, pk=appointment_id)
     if not is_participant(request.user, appointment):
         audit.record_refusal(request, appointment_id, "not-participant")
@@ -75,8 +76,10 @@ def appointment_detail(request, appointment_id):
 @never_cache
 def check_status(request, appointment_id):
     try:
-        # The card shows no names: skip joining both people's rows on the hottest path.
-        appointment = appointment_for_participant(request, appointment_id, with_people=False)
+        # The hottest path: the card shows no names, so no people and only the columns it reads.
+        appointment = appointment_for_participant(
+            request, appointment_id, Appointment.objects.only(*Appointment.STATE_FIELDS)
+        )
     except Http404:
         # The card asks until told otherwise: tell it plainly, and stop it asking.
         return render(request, f"{DETAIL_TEMPLATE}#status-card-gone", status=404)
