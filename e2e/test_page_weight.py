@@ -120,6 +120,8 @@ def test_patient_first_visit_to_the_appointment_page_transfers_at_most_60_kb(pro
     report = "\n".join(f"{e['transfer']:>7} B on the wire, {e['decoded']:>7} B decoded  {e['url']}" for e in transfers)
     print(f"\nPatient detail page, first visit: {total:,} B in {len(transfers)} responses\n{report}")
 
+    html = [e for e in transfers if "/detail/" in e["url"]]
+    assert [encodings.get(e["url"]) for e in html] == ["gzip"], encodings  # the page too (GZipMiddleware)
     static = [e for e in transfers if "/static/" in e["url"]]
     assert {Path(e["url"]).suffix for e in static} >= {".css", ".js"}, report
     # Compressed and hashed as in production: whitenoise's gzip (or brotli) variants.
