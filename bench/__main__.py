@@ -393,6 +393,10 @@ def main():
             # One doctor's browser at a time: 20 doctors refreshing every 30 s is under 1 req/s.
             ("dashboard", "dashboard", f"doctor's dashboard, {dashboard_rows} rows", dict(connections=1, seconds=DURATION)),
             ("detail", "detail", "patient's detail page", dict(connections=16, seconds=DURATION)),
+            # Again at the end: one 10 s run can catch a stall of this virtual machine (a run
+            # here once measured 691 req/s against 1,500 to 2,200 in every other), and the
+            # ceiling is what the stack can do, so the better of the two counts.
+            ("ceiling-again", "ceiling", "do-nothing view (ceiling), again", dict(connections=16, seconds=DURATION)),
         ]
         rows = []
         for row_key, target, label, options in plan:
@@ -432,7 +436,8 @@ def main():
 
 
 def report(rows, rss_mb, database_kind, settings, elapsed):
-    ceiling = rows[0]["rps"]
+    ceiling = max(row["rps"] for row in rows if row["target"] == "ceiling")
+    ceiling_cpu = min(row["cpu_ms"] for row in rows if row["target"] == "ceiling")
     when = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     lines = [
         "",
@@ -475,8 +480,8 @@ def report(rows, rss_mb, database_kind, settings, elapsed):
         "Targets:",
     ]
     checks = [
-        ("status poll >= 50% of the ceiling", full["rps"] / rows[0]["rps"] >= TARGETS["status_poll_ratio"],
-         f"{full['rps'] / rows[0]['rps']:.0%}"),
+        ("status poll >= 50% of the ceiling", full["rps"] / ceiling >= TARGETS["status_poll_ratio"],
+         f"{full['rps'] / ceiling:.0%}"),
         (f"status poll p99 < 50 ms at {WAITING_CONNECTIONS} waiting patients", waiting["p99_us"] / 1000 < TARGETS["status_poll_p99_ms"],
          f"{waiting['p99_us'] / 1000:.1f} ms"),
         ("status poll <= 4 queries", full["client_queries"] <= TARGETS["status_poll_queries"]
@@ -491,7 +496,8 @@ def report(rows, rss_mb, database_kind, settings, elapsed):
     logged_in = by_key["logged-in"]
     lines.append(
         f"  (for comparison: the status poll does {full['rps'] / logged_in['rps']:.0%} of the throughput of a "
-        f"logged-in do-nothing view, which does {logged_in['rps'] / rows[0]['rps']:.0%} of the ceiling's)"
+        f"logged-in do-nothing view, which does {logged_in['rps'] / ceiling:.0%} of the ceiling's; by worker CPU "
+        f"per request, {ceiling_cpu / full['cpu_ms']:.0%} and {ceiling_cpu / logged_in['cpu_ms']:.0%})"
     )
     lines.append(f"\n(bench took {elapsed:.0f} s)")
     text = "\n".join(lines)
