@@ -74,10 +74,13 @@ class SlidingSessionMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         session = request.session
-        if not session.is_empty():  # never creates a session for an anonymous visitor
-            now = int(time.time())
-            if now - session.get(self.REFRESHED_AT, 0) >= refresh_interval():
-                session[self.REFRESHED_AT] = now  # modified: SessionMiddleware saves it with a new expiry
+        if session.is_empty():  # no session cookie: nothing to keep alive, and none is made
+            return response
+        refreshed_at = session.get(self.REFRESHED_AT, 0)  # loads the session
+        now = int(time.time())
+        # Empty once loaded: the cookie's session has ended; SessionMiddleware drops the cookie.
+        if not session.is_empty() and now - refreshed_at >= refresh_interval():
+            session[self.REFRESHED_AT] = now  # modified: SessionMiddleware saves it with a new expiry
         return response
 
 

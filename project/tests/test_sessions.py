@@ -84,6 +84,16 @@ def test_an_anonymous_visitor_gets_no_session(db, client):
     assert not Session.objects.exists()
 
 
+def test_an_ended_session_is_not_revived(visit, patient):
+    # /healthz never reads the session itself: only the sliding middleware would.
+    client = logged_in(patient, LOGIN)
+    with freeze_time(LOGIN + IDLE + dt.timedelta(seconds=1)):
+        response = client.get(reverse("healthz"))
+    assert response.status_code == 200
+    assert response.cookies[settings.SESSION_COOKIE_NAME].value == ""  # the stale cookie is deleted
+    assert not Session.objects.filter(expire_date__gt=LOGIN + IDLE).exists()
+
+
 @pytest.mark.parametrize(
     "idle,alive",
     [(IDLE - dt.timedelta(seconds=1), True), (IDLE, False), (IDLE + dt.timedelta(seconds=1), False)],
