@@ -8,6 +8,7 @@ class AppointmentsConfig(AppConfig):
     verbose_name = "Appointments"
 
     def ready(self):
+        from . import checks  # noqa: F401  (registers the system checks)
         from .auth_backends import forget_cached_user
         from .roles import ensure_clinic_groups
 
