@@ -155,9 +155,14 @@ def call_ends_in_seconds(appointment, now: datetime) -> int:
     MAX_SESSION_DURATION from now, or AUTO_END_SESSION_AFTER minutes after the
     scheduled start, whichever comes first.
     """
-    by_length = now + timedelta(minutes=telemedicine_setting("MAX_SESSION_DURATION"))
+    return max(0, math.floor((call_end(appointment, opened_at=now) - now).total_seconds()))
+
+
+def call_end(appointment, opened_at: datetime) -> datetime:
+    """When the app ends a call opened at `opened_at` (see call_ends_in_seconds)."""
+    by_length = opened_at + timedelta(minutes=telemedicine_setting("MAX_SESSION_DURATION"))
     by_schedule = appointment.starts_at + timedelta(minutes=telemedicine_setting("AUTO_END_SESSION_AFTER"))
-    return max(0, math.floor((min(by_length, by_schedule) - now).total_seconds()))
+    return min(by_length, by_schedule)
 
 
 def planned_end(appointment) -> datetime:
@@ -188,14 +193,10 @@ def heartbeat_seconds(session_idle_timeout: int) -> int:
 def calls_end_by(appointment) -> datetime:
     """
     The latest moment at which a call can still be running: a call opened inside the
-    window lasts until call_ends_in_seconds() says, which can be after the window closes.
+    window lasts until call_end() says, which can be after the window closes.
     """
-    window = call_window(appointment)
-    latest_end = min(
-        window.closes_at + timedelta(minutes=telemedicine_setting("MAX_SESSION_DURATION")),
-        appointment.starts_at + timedelta(minutes=telemedicine_setting("AUTO_END_SESSION_AFTER")),
-    )
-    return max(window.closes_at, latest_end)
+    closes_at = call_window(appointment).closes_at
+    return max(closes_at, call_end(appointment, opened_at=closes_at))
 
 
 def call_report_access(user, appointment, report: CallReport, now: datetime) -> Access:

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from .access import call_ends_in_seconds, call_window, is_assigned_doctor
-from .conf import JAAS, SELF_HOSTED, jitsi_domain, jitsi_mode, telemedicine_setting
+from .conf import JAAS, SELF_HOSTED, jitsi_domain, jitsi_mode, telemedicine_setting, uses_tokens
 
 # Features JaaS lets a token grant; every one is "false" unless the clinic lists it in JAAS_FEATURES.
 JAAS_FEATURES = ("recording", "livestreaming", "transcription", "outbound-call")
@@ -133,9 +133,9 @@ def room_token(appointment, user, now: datetime) -> str | None:
 
     Call only for someone room_access() allowed: the token is the server-side proof of that decision.
     """
-    mode = jitsi_mode()
-    if mode not in (SELF_HOSTED, JAAS):
+    if not uses_tokens():
         return None
+    mode = jitsi_mode()
     moderator = is_assigned_doctor(user, appointment)
     lifetime = token_lifetime(appointment, now)
     claims = {
