@@ -22,6 +22,7 @@ from telemedicine.access import Phase, call_phase
 from telemedicine.status import BADGES
 
 from .models import Appointment
+from .roles import display_name
 
 DOCTOR, PATIENT, STAFF = "doctor", "patient", "staff"
 
@@ -46,10 +47,6 @@ def detail_url_maker() -> Callable[[int], str]:
     """Appointment id -> get_absolute_url(), with one reverse() for a whole list."""
     head, tail = reverse(Appointment.DETAIL_URL_NAME, args=[_ID_PLACEHOLDER]).split(str(_ID_PLACEHOLDER))
     return lambda pk: f"{head}{pk}{tail}"
-
-
-def display_name(user) -> str:
-    return user.get_full_name() or user.get_username()
 
 
 def appointment_rows(

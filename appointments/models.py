@@ -13,7 +13,7 @@ from .clinic_time import NonexistentLocalTime, clinic_datetime
 logger = logging.getLogger("telemedicine")
 
 
-# What a list shows of a person (listing.display_name).
+# What a list shows of a person (roles.display_name).
 NAME_FIELDS = ("username", "first_name", "last_name")
 
 

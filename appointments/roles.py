@@ -14,6 +14,11 @@ def patients():
     return get_user_model().objects.filter(groups__name=PATIENTS_GROUP, is_active=True).order_by("last_name", "username")
 
 
+def display_name(user) -> str:
+    """How the clinic names a person: on lists, and in the video call and its token."""
+    return user.get_full_name() or user.get_username()
+
+
 def can_schedule(user) -> bool:
     return user.has_perm("appointments.add_appointment")
 

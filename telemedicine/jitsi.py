@@ -2,6 +2,8 @@
 
 from datetime import datetime
 
+from appointments.roles import display_name
+
 from .access import call_ends_in_seconds, is_assigned_doctor, planned_end
 from .conf import JAAS, jitsi_domain, jitsi_mode, telemedicine_setting, uses_tokens
 from .tokens import jitsi_room_name, room_token
@@ -37,10 +39,6 @@ def external_api_url() -> str:
 
 def jitsi_origin() -> str:
     return f"https://{jitsi_domain()}"
-
-
-def display_name(user) -> str:
-    return user.get_full_name() or user.get_username()
 
 
 def config_overwrite() -> dict:

@@ -29,6 +29,8 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from appointments.roles import display_name
+
 from .access import call_ends_in_seconds, call_window, is_assigned_doctor
 from .conf import JAAS, SELF_HOSTED, jitsi_domain, jitsi_mode, telemedicine_setting, uses_tokens
 
@@ -117,8 +119,6 @@ def token_lifetime(appointment, now: datetime) -> TokenLifetime:
 
 
 def user_context(user, moderator: bool) -> dict:
-    from .jitsi import display_name  # jitsi.py imports this module
-
     return {
         "id": str(user.pk),
         "name": display_name(user),
