@@ -16,15 +16,15 @@ who keeps getting 404s for appointment ids is probing, and after NOT_FOUND of th
 gets 429 on every appointment URL until the hour turns.
 """
 
-import ipaddress
 from dataclasses import dataclass
 from typing import Callable
 
-from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.utils.module_loading import import_string
 from django_ratelimit import ALL
 from django_ratelimit.core import get_usage, is_ratelimited
+
+from telemedicine.audit import client_ip
 
 # Rates in django-ratelimit's notation: "count/period" (s, m, h, d).
 LOGIN_PER_IP = "30/m"  # a whole clinic behind one NAT address still logs in freely
@@ -41,11 +41,7 @@ def client_address(request) -> str:
     RATELIMIT_IP_META_KEY: the client's address as django-axes (and so the audit trail)
     work it out, so behind a proxy (CLIENT_IP_HEADERS) all three count the same person.
     """
-    address = get_client_ip_address(request)
-    try:
-        return str(ipaddress.ip_address(address))
-    except ValueError:
-        return request.META["REMOTE_ADDR"]
+    return client_ip(request) or request.META["REMOTE_ADDR"]
 
 
 def login_username(group, request) -> str:
