@@ -19,10 +19,10 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
 from freezegun import freeze_time
 
 from appointments.clinic_time import clinic_datetime
+from telemedicine.tests.shortcuts import url
 
 STARTS_AT = clinic_datetime(dt.date(2030, 1, 15), dt.time(10, 0))
 WAITING = STARTS_AT - dt.timedelta(minutes=30)
@@ -33,10 +33,6 @@ TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVE
 
 def data_queries(captured: CaptureQueriesContext) -> list[str]:
     return [query["sql"] for query in captured.captured_queries if not query["sql"].startswith(TRANSACTION_CONTROL)]
-
-
-def status_url(appointment):
-    return reverse("telemedicine:check-telemedicine-status", args=[appointment.pk])
 
 
 def poll(client, url):
@@ -67,21 +63,20 @@ def video_visit(make_appointment):
     ],
 )
 def test_status_poll_stays_within_its_query_budget(request, client_for, video_visit, who, now, expected):
-    url = status_url(video_visit)
+    status = url("check-telemedicine-status", video_visit)
     with freeze_time(now):  # log in at `now`, so the session has not expired by then
-        queries = counted_poll(client_for(request.getfixturevalue(who)), url)
-    assert len(queries) == expected, "\n".join(queries)
-    assert expected <= BUDGET
+        queries = counted_poll(client_for(request.getfixturevalue(who)), status)
+    assert len(queries) == expected <= BUDGET, "\n".join(queries)
 
 
 def test_the_poll_that_slides_the_session_stays_within_the_budget_too(client_for, patient, video_visit):
-    url = status_url(video_visit)
+    status = url("check-telemedicine-status", video_visit)
     with freeze_time(WAITING) as clock:
         client = client_for(patient)
-        poll(client, url)
+        poll(client, status)
         clock.tick(settings.SESSION_REFRESH_INTERVAL)
         with CaptureQueriesContext(connection) as captured:
-            poll(client, url)
+            poll(client, status)
     queries = data_queries(captured)
     assert len(queries) == 2 <= BUDGET
     assert queries[-1].startswith('UPDATE "django_session"')
@@ -90,18 +85,18 @@ def test_the_poll_that_slides_the_session_stays_within_the_budget_too(client_for
 @pytest.mark.parametrize("who", ["patient", "doctor"])
 def test_status_poll_queries_do_not_grow_with_the_clinic(request, client_for, make_appointment, video_visit, who):
     # Other appointments of the same people must not be read for one card.
-    url = status_url(video_visit)
+    status = url("check-telemedicine-status", video_visit)
     with freeze_time(OPEN):
         client = client_for(request.getfixturevalue(who))
-        before = counted_poll(client, url)
+        before = counted_poll(client, status)
         for day in range(1, 30):
             make_appointment(starts_at=STARTS_AT + dt.timedelta(days=day), is_telemedicine=True)
-        after = counted_poll(client, url)
+        after = counted_poll(client, status)
     assert len(after) == len(before) <= BUDGET
 
 
 def test_status_poll_response_stays_small(client_for, patient, video_visit):
     # README "Performance": at most 1.5 KB per poll (the body; headers come on top).
     with freeze_time(WAITING):
-        response = poll(client_for(patient), status_url(video_visit))
+        response = poll(client_for(patient), url("check-telemedicine-status", video_visit))
     assert len(response.content) <= 1536
