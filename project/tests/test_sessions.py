@@ -29,6 +29,7 @@ def visit(make_appointment):
 
 
 def logged_in(user, at):
+    """conftest's client_for, logged in at the frozen instant `at`."""
     client = Client()
     with freeze_time(at):
         client.force_login(user)
@@ -161,9 +162,8 @@ def test_heartbeat_comes_at_least_three_times_per_idle_timeout(idle_timeout, exp
     assert heartbeat_seconds(idle_timeout) == expected
 
 
-def test_logout_ends_the_session_on_the_server(visit, patient):
-    client = Client()
-    client.force_login(patient)
+def test_logout_ends_the_session_on_the_server(visit, patient, client_for):
+    client = client_for(patient)
     old_cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
     assert client.get(url("appointment-detail-telemedicine", visit)).status_code == 200
 

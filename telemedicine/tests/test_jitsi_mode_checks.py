@@ -7,9 +7,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
-from django.test import override_settings
 
 from telemedicine.checks import check_jitsi_mode
+from telemedicine.tests.shortcuts import telemedicine
 
 SECRET = "s3cret-for-tests-only-0123456789-abcdefghijklmnop"
 TENANT = "vpaas-magic-cookie-1fc542a3e4414a44b2611668195e2bfe"
@@ -44,9 +44,7 @@ def key_files(tmp_path_factory):
 
 
 def errors_for(**values):
-    from django.conf import settings
-
-    with override_settings(TELEMEDICINE_SETTINGS={**settings.TELEMEDICINE_SETTINGS, **values}):
+    with telemedicine(**values):
         return check_jitsi_mode(None)
 
 
@@ -123,10 +121,7 @@ def test_messages_never_contain_a_secret_or_key(key_files):
 
 
 def test_manage_py_check_fails_for_a_broken_mode(key_files):
-    from django.conf import settings
-
-    broken = {**settings.TELEMEDICINE_SETTINGS, **jaas(key_files, "missing")}
-    with override_settings(TELEMEDICINE_SETTINGS=broken), pytest.raises(SystemCheckError, match="E017"):
+    with telemedicine(**jaas(key_files, "missing")), pytest.raises(SystemCheckError, match="E017"):
         call_command("check")
 
 

@@ -14,12 +14,12 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.db import connection
-from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from freezegun import freeze_time
 
 from telemedicine.jitsi import external_api_url, room_csp, room_options, room_permissions_policy
+from telemedicine.tests.shortcuts import telemedicine
 from telemedicine.tokens import room_token
 
 LONDON = ZoneInfo("Europe/London")
@@ -60,8 +60,6 @@ def rsa_key_files(tmp_path_factory):
 
 
 def mode_settings(mode, private_key_path=None, **overrides):
-    from django.conf import settings
-
     values = {
         "JITSI_MODE": mode,
         "JITSI_DOMAIN": DOMAIN if mode == "self_hosted" else None,
@@ -74,7 +72,7 @@ def mode_settings(mode, private_key_path=None, **overrides):
         "JAAS_FEATURES": [],
         "JITSI_LOBBY_ENABLED": True,
     }
-    return override_settings(TELEMEDICINE_SETTINGS={**settings.TELEMEDICINE_SETTINGS, **values, **overrides})
+    return telemedicine(**(values | overrides))
 
 
 @pytest.fixture
