@@ -8,6 +8,7 @@ from django.urls import reverse
 from freezegun import freeze_time
 
 from appointments.models import Appointment
+from telemedicine.access import Phase, call_phase
 
 NOW = dt.datetime(2030, 1, 15, 9, 0, tzinfo=ZoneInfo("Europe/London"))
 
@@ -158,22 +159,17 @@ class TestClosing:
         assert client_for(doctor).get(reverse("appointments:cancel", args=[make_appointment().pk])).status_code == 405
 
 
-def test_seed_demo_covers_every_state_and_is_idempotent(db, capsys):
+@freeze_time(NOW)  # the demo is placed around now: a fixed now, never a night the clocks change
+def test_seed_demo_covers_every_state_and_is_idempotent(db, capsys, django_user_model):
     call_command("seed_demo")
     call_command("seed_demo")
     output = capsys.readouterr().out
     assert all(name in output for name in ("dr.grey", "alice", "bob", "manager", "admin", "demo-pass-2026"))
-    from django.contrib.auth import get_user_model
-
-    assert get_user_model().objects.get(username="admin").is_superuser
-    assert not get_user_model().objects.get(username="manager").is_superuser
+    assert django_user_model.objects.get(username="admin").is_superuser
+    assert not django_user_model.objects.get(username="manager").is_superuser
     demo = Appointment.objects.filter(description__startswith="[demo]")
     assert demo.count() == 7
-    from django.utils import timezone
-
-    from telemedicine.access import Phase, call_phase
-
-    phases = {call_phase(appointment, timezone.now()) for appointment in demo}
+    phases = {call_phase(appointment, NOW) for appointment in demo}
     assert {Phase.OPEN, Phase.WAITING, Phase.IN_PERSON, Phase.CANCELLED, Phase.COMPLETED, Phase.ENDED} <= phases
 
 
