@@ -6,14 +6,14 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install browser redis run test test-unit test-e2e test-e2e-headed clean serve test-postgres bench
+.PHONY: install browser redis run test test-unit test-e2e test-e2e-headed clean serve test-postgres bench lint format
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e ".[test]"
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e ".[test,lint]"
 	touch $(STAMP)
 
 # Browser tests use Debian's Chromium (Playwright's own download cannot reach its servers here).
@@ -74,6 +74,23 @@ test-postgres: install browser redis
 # The performance budget (README "Performance"): gunicorn + wrk, a few minutes. Not part of `make test`.
 bench: install
 	$(PY) -m bench
+
+# What CI checks before the tests: lint, formatting (Python and templates), Django idioms, types.
+PYTHON_FILES = $$(find . -name '*.py' -not -path './.venv/*' -not -path './build/*')
+TEMPLATES = $$(find templates -name '*.html')
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/django-upgrade --target-version 5.2 --check $(PYTHON_FILES)
+	$(VENV)/bin/djade --target-version 5.2 --check $(TEMPLATES)
+	$(VENV)/bin/mypy
+
+# Apply what `make lint` can fix by itself.
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/django-upgrade --target-version 5.2 $(PYTHON_FILES) || true
+	$(VENV)/bin/djade --target-version 5.2 $(TEMPLATES) || true
 
 clean:
 	rm -rf $(VENV) staticfiles test-results db.sqlite3 bench/results

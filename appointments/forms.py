@@ -39,8 +39,10 @@ class AppointmentForm(forms.ModelForm):
             del self.fields["doctor"]
             self.instance.doctor = booking_doctor
         for name, field in self.fields.items():
-            css = "form-check-input" if name == "is_telemedicine" else (
-                "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+            css = (
+                "form-check-input"
+                if name == "is_telemedicine"
+                else ("form-select" if isinstance(field.widget, forms.Select) else "form-control")
             )
             field.widget.attrs["class"] = css
 
@@ -53,7 +55,7 @@ class AppointmentForm(forms.ModelForm):
                 widget.attrs["aria-describedby"] = f"{self[name].auto_id}_error"
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         day, at = cleaned.get("date"), cleaned.get("time")
         doctor = self.booking_doctor or cleaned.get("doctor")
         if day and at:
@@ -65,7 +67,10 @@ class AppointmentForm(forms.ModelForm):
             if starts_at < clinic_now():
                 self.add_error("date", "This date and time are in the past. Please choose a future time.")
             elif doctor and (
-                Appointment.objects.active().filter(doctor=doctor, date=day, time=at).exclude(pk=self.instance.pk).exists()
+                Appointment.objects.active()
+                .filter(doctor=doctor, date=day, time=at)
+                .exclude(pk=self.instance.pk)
+                .exists()
             ):
                 raise ValidationError("The doctor already has an appointment at this date and time.")
         return cleaned

@@ -83,6 +83,17 @@ class Appointment(models.Model):
     def __str__(self):
         return f"Appointment #{self.pk} on {self.date:%Y-%m-%d} at {self.time:%H:%M}"
 
+    def save(self, *args, **kwargs):
+        # A full save of an instance loaded before the room was created must not write
+        # the room name back to NULL: leave that column to get_jitsi_room_name().
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name != "jitsi_room_name"
+            ]
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self):
         return reverse(self.DETAIL_URL_NAME, args=[self.pk])
 
@@ -95,17 +106,6 @@ class Appointment(models.Model):
                 raise ValidationError({"time": str(error)}) from None
         if self.patient_id and self.patient_id == self.doctor_id:
             raise ValidationError("The doctor and the patient must be different people.")
-
-    def save(self, *args, **kwargs):
-        # A full save of an instance loaded before the room was created must not write
-        # the room name back to NULL: leave that column to get_jitsi_room_name().
-        if not self._state.adding and kwargs.get("update_fields") is None:
-            kwargs["update_fields"] = [
-                field.name
-                for field in self._meta.concrete_fields
-                if not field.primary_key and field.name != "jitsi_room_name"
-            ]
-        super().save(*args, **kwargs)
 
     @property
     def starts_at(self) -> datetime:
@@ -131,7 +131,8 @@ class Appointment(models.Model):
             raise ValueError(f"{status!r} does not close an appointment")
         now = timezone.now()
         changed = (
-            type(self)._base_manager.filter(pk=self.pk)
+            type(self)
+            ._base_manager.filter(pk=self.pk)
             .exclude(status__in=self.CLOSED_STATUSES)
             .update(status=status, updated_at=now)
         )
@@ -152,12 +153,12 @@ class Appointment(models.Model):
         candidate = f"clinic-{uuid.uuid4().hex}"
         manager = type(self)._base_manager
         created = manager.filter(pk=self.pk, jitsi_room_name__isnull=True).update(jitsi_room_name=candidate)
-        self.jitsi_room_name = (
-            candidate if created else manager.values_list("jitsi_room_name", flat=True).get(pk=self.pk)
-        )
         if created:
             logger.info("room created appointment=%s", self.pk)
-        return self.jitsi_room_name
+        room = candidate if created else manager.values_list("jitsi_room_name", flat=True).get(pk=self.pk)
+        assert room, "once the conditional UPDATE has run, the column holds a name"
+        self.jitsi_room_name = room
+        return room
 
     def is_available_for_call(self, now: datetime | None = None) -> bool:
         """True while the video visit can be joined; the rule itself lives in telemedicine.access."""

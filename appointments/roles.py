@@ -11,7 +11,9 @@ def doctors():
 
 
 def patients():
-    return get_user_model().objects.filter(groups__name=PATIENTS_GROUP, is_active=True).order_by("last_name", "username")
+    return (
+        get_user_model().objects.filter(groups__name=PATIENTS_GROUP, is_active=True).order_by("last_name", "username")
+    )
 
 
 def display_name(user) -> str:

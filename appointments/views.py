@@ -3,14 +3,16 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from project.http import HtmxHttpRequest
+
 from .clinic_time import clinic_now
-from .listing import DOCTOR, PATIENT, STAFF, appointment_rows
 from .forms import AppointmentForm
+from .listing import DOCTOR, PATIENT, STAFF, appointment_rows
 from .models import Appointment
 from .roles import can_close, can_manage_any, can_schedule, is_doctor
 
@@ -20,13 +22,13 @@ PAST_SHOWN = 20
 
 
 @require_GET
-def home(request):
+def home(request: HtmxHttpRequest) -> HttpResponse:
     return redirect("appointments:dashboard" if request.user.is_authenticated else "login")
 
 
 @require_GET
 @login_required
-def dashboard(request):
+def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     now = timezone.now()
     today = clinic_now().date()
     user = request.user
@@ -60,7 +62,7 @@ def dashboard(request):
 
 @require_http_methods(["GET", "POST"])
 @login_required
-def schedule(request):
+def schedule(request: HtmxHttpRequest) -> HttpResponse:
     if not can_schedule(request.user):
         raise PermissionDenied("Only doctors and clinic staff schedule appointments.")
     booking_doctor = request.user if is_doctor(request.user) else None
@@ -74,7 +76,7 @@ def schedule(request):
     return render(request, "appointments/schedule.html", {"form": form}, status=400 if form.is_bound else 200)
 
 
-def _close(request, appointment_id, status, done_message):
+def _close(request: HtmxHttpRequest, appointment_id: int, status: str, done_message: str) -> HttpResponse:
     appointment = get_object_or_404(Appointment, pk=appointment_id)
     if not can_close(request.user, appointment):
         raise Http404("No such appointment for this user.")
@@ -89,11 +91,11 @@ def _close(request, appointment_id, status, done_message):
 
 @require_POST
 @login_required
-def cancel(request, appointment_id):
+def cancel(request: HtmxHttpRequest, appointment_id: int) -> HttpResponse:
     return _close(request, appointment_id, Appointment.Status.CANCELLED, "Appointment cancelled.")
 
 
 @require_POST
 @login_required
-def complete(request, appointment_id):
+def complete(request: HtmxHttpRequest, appointment_id: int) -> HttpResponse:
     return _close(request, appointment_id, Appointment.Status.COMPLETED, "Appointment marked as completed.")

@@ -72,8 +72,12 @@ def ensure_wrk() -> str:
     if os.geteuid() == 0 and shutil.which("apt-get"):
         say("Installing Debian's wrk...")
         subprocess.run(["apt-get", "update", "-qq"], check=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True,
-                       env=os.environ | {"DEBIAN_FRONTEND": "noninteractive"}, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "wrk"],
+            check=True,
+            env=os.environ | {"DEBIAN_FRONTEND": "noninteractive"},
+            stdout=subprocess.DEVNULL,
+        )
         return shutil.which("wrk")
     raise SystemExit("make bench needs wrk: sudo apt-get install wrk")
 
@@ -93,7 +97,8 @@ class Database:
         pg_dir = tempfile.mkdtemp(prefix="clinic-bench-pg.")
         result = subprocess.run(
             [BASE_DIR / "ops" / "local_postgres.sh", "start", pg_dir],
-            capture_output=True, text=True,
+            capture_output=True,
+            text=True,
             env=os.environ | {"PG_OPTIONS": "-c shared_preload_libraries=pg_stat_statements"},
         )
         if result.returncode == 0:
@@ -124,8 +129,12 @@ class Redis:
         binary = shutil.which("redis-server")
         if not binary and os.geteuid() == 0 and shutil.which("apt-get"):
             say("Installing Debian's redis-server...")
-            subprocess.run(["apt-get", "install", "-y", "-qq", "redis-server"], stdout=subprocess.DEVNULL,
-                           env=os.environ | {"DEBIAN_FRONTEND": "noninteractive"}, check=False)
+            subprocess.run(
+                ["apt-get", "install", "-y", "-qq", "redis-server"],
+                stdout=subprocess.DEVNULL,
+                env=os.environ | {"DEBIAN_FRONTEND": "noninteractive"},
+                check=False,
+            )
             binary = shutil.which("redis-server")
         if not binary:
             say("redis-server unavailable: measuring without Redis.")
@@ -133,7 +142,8 @@ class Redis:
         port = free_port(6390)
         self.process = subprocess.Popen(
             [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -146,7 +156,11 @@ class Redis:
 
     @property
     def kind(self):
-        return f"Redis ({self.url}) for cache, rate limits and sessions" if self.url else "no Redis: per-process cache, sessions in the database"
+        return (
+            f"Redis ({self.url}) for cache, rate limits and sessions"
+            if self.url
+            else "no Redis: per-process cache, sessions in the database"
+        )
 
     def stop(self):
         if self.process:
@@ -177,10 +191,19 @@ class Server:
 
     def __init__(self, port: int):
         self.port = port
+        # Open for the server's whole life; closed in stop().
+        self.log = open(RESULTS / "gunicorn.log", "w")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [BASE_DIR / ".venv" / "bin" / "gunicorn", "--config", "project/gunicorn.conf.py",
-             "--bind", f"127.0.0.1:{port}"],
-            cwd=BASE_DIR, stdout=subprocess.DEVNULL, stderr=open(RESULTS / "gunicorn.log", "w"),
+            [
+                BASE_DIR / ".venv" / "bin" / "gunicorn",
+                "--config",
+                "project/gunicorn.conf.py",
+                "--bind",
+                f"127.0.0.1:{port}",
+            ],
+            cwd=BASE_DIR,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
         )
         self.peak_rss_kb: dict[int, int] = {}
         self._sampling = True
@@ -245,6 +268,7 @@ class Server:
             self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.process.kill()
+        self.log.close()
 
 
 def write_targets(name: str, lines: list[tuple[str, str]]) -> Path:
@@ -254,12 +278,28 @@ def write_targets(name: str, lines: list[tuple[str, str]]) -> Path:
 
 
 def run_wrk(wrk: str, port: int, targets: Path, connections: int, seconds: int, poll_ms: int = 0, htmx=False) -> dict:
-    env = os.environ | {"BENCH_TARGETS": str(targets), "BENCH_POLL_MS": str(poll_ms), "BENCH_HEADERS": "htmx" if htmx else ""}
+    env = os.environ | {
+        "BENCH_TARGETS": str(targets),
+        "BENCH_POLL_MS": str(poll_ms),
+        "BENCH_HEADERS": "htmx" if htmx else "",
+    }
     threads = 2 if connections >= 2 else 1
     result = subprocess.run(
-        [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(WRK_SCRIPT),
-         f"http://127.0.0.1:{port}"],
-        capture_output=True, text=True, env=env, check=True,
+        [
+            wrk,
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(WRK_SCRIPT),
+            f"http://127.0.0.1:{port}",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
     )
     line = next(line for line in result.stdout.splitlines() if line.startswith("BENCH_JSON "))
     stats = json.loads(line.removeprefix("BENCH_JSON "))
@@ -273,7 +313,8 @@ class ServerQueryCounter:
 
     SQL = (
         "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid "
-        "WHERE d.datname = current_database() AND s.query !~* '^\\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|SET|SELECT 1$)' "
+        "WHERE d.datname = current_database() "
+        "AND s.query !~* '^\\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|SET|SELECT 1$)' "
         "AND s.query NOT LIKE '%pg_stat_statements%'"
     )
 
@@ -337,7 +378,10 @@ def main():
 
         t0 = time.monotonic()
         clinic = seed_clinic()
-        say(f"Seeded {DOCTORS} doctors, {PATIENTS:,} patients, {APPOINTMENTS:,} appointments in {time.monotonic() - t0:.1f} s")
+        say(
+            f"Seeded {DOCTORS} doctors, {PATIENTS:,} patients, {APPOINTMENTS:,} appointments "
+            f"in {time.monotonic() - t0:.1f} s"
+        )
         if database.is_postgres:
             with connections["default"].cursor() as cursor:
                 cursor.execute("ANALYZE")
@@ -377,26 +421,41 @@ def main():
         port = free_port(PREFERRED_PORT)
         server = Server(port)
         workers = server.workers()
-        say(f"gunicorn on http://127.0.0.1:{port}: {len(workers)} gthread workers x "
-            f"{os.environ.get('GUNICORN_THREADS', '4')} threads; wrk {DURATION} s per endpoint")
+        say(
+            f"gunicorn on http://127.0.0.1:{port}: {len(workers)} gthread workers x "
+            f"{os.environ.get('GUNICORN_THREADS', '4')} threads; wrk {DURATION} s per endpoint"
+        )
         run_wrk(wrk, port, targets["status"], 8, 2, htmx=True)  # warm-up: imports, templates, pools
         run_wrk(wrk, port, targets["detail"], 8, 2)
 
         plan = [
-            ("ceiling", "ceiling", "do-nothing view (ceiling)", dict(connections=16, seconds=DURATION)),
-            ("logged-in", "logged-in", "do-nothing view, logged in", dict(connections=16, seconds=DURATION)),
-            ("full", "status", "status poll, full speed", dict(connections=16, seconds=DURATION, htmx=True)),
-            ("waiting", "status", f"status poll, {len(waiting)} waiting patients every "
-                       f"{settings.TELEMEDICINE_SETTINGS['STATUS_POLL_INTERVAL']} s",
-             dict(connections=WAITING_CONNECTIONS, seconds=POLL_DURATION, htmx=True,
-                  poll_ms=settings.TELEMEDICINE_SETTINGS["STATUS_POLL_INTERVAL"] * 1000)),
+            ("ceiling", "ceiling", "do-nothing view (ceiling)", {"connections": 16, "seconds": DURATION}),
+            ("logged-in", "logged-in", "do-nothing view, logged in", {"connections": 16, "seconds": DURATION}),
+            ("full", "status", "status poll, full speed", {"connections": 16, "seconds": DURATION, "htmx": True}),
+            (
+                "waiting",
+                "status",
+                f"status poll, {len(waiting)} waiting patients every "
+                f"{settings.TELEMEDICINE_SETTINGS['STATUS_POLL_INTERVAL']} s",
+                {
+                    "connections": WAITING_CONNECTIONS,
+                    "seconds": POLL_DURATION,
+                    "htmx": True,
+                    "poll_ms": settings.TELEMEDICINE_SETTINGS["STATUS_POLL_INTERVAL"] * 1000,
+                },
+            ),
             # One doctor's browser at a time: 20 doctors refreshing every 30 s is under 1 req/s.
-            ("dashboard", "dashboard", f"doctor's dashboard, {dashboard_rows} rows", dict(connections=1, seconds=DURATION)),
-            ("detail", "detail", "patient's detail page", dict(connections=16, seconds=DURATION)),
+            (
+                "dashboard",
+                "dashboard",
+                f"doctor's dashboard, {dashboard_rows} rows",
+                {"connections": 1, "seconds": DURATION},
+            ),
+            ("detail", "detail", "patient's detail page", {"connections": 16, "seconds": DURATION}),
             # Again at the end: one 10 s run can catch a stall of this virtual machine (a run
             # here once measured 691 req/s against 1,500 to 2,200 in every other), and the
             # ceiling is what the stack can do, so the better of the two counts.
-            ("ceiling-again", "ceiling", "do-nothing view (ceiling), again", dict(connections=16, seconds=DURATION)),
+            ("ceiling-again", "ceiling", "do-nothing view (ceiling), again", {"connections": 16, "seconds": DURATION}),
         ]
         rows = []
         for row_key, target, label, options in plan:
@@ -405,8 +464,12 @@ def main():
             if options.get("poll_ms"):
                 from bench import pollers
 
-                stats = pollers.run(port, [(key, status_path.format(pk)) for key, pk in waiting],
-                                    options["poll_ms"] / 1000, options["seconds"])
+                stats = pollers.run(
+                    port,
+                    [(key, status_path.format(pk)) for key, pk in waiting],
+                    options["poll_ms"] / 1000,
+                    options["seconds"],
+                )
                 stats["wire_bytes"] = rows[-1]["wire_bytes"]
                 stats.update(non_2xx=stats.pop("errors"), connect_errors=0, read_errors=0, timeouts=0)
             else:
@@ -443,7 +506,8 @@ def report(rows, rss_mb, database_kind, settings, elapsed):
         "",
         f"make bench, {when}, {os.cpu_count()} cores, {database_kind}",
         "",
-        "| endpoint | req/s | p50 ms | p95 ms | p99 ms | worker CPU ms/req | queries/req (client / server) | body bytes | bytes on the wire | vs ceiling | errors |",
+        "| endpoint | req/s | p50 ms | p95 ms | p99 ms | worker CPU ms/req | queries/req (client / server) "
+        "| body bytes | bytes on the wire | vs ceiling | errors |",
         "| --- | ---: | ---: | ---: | ---: | ---: | :---: | ---: | ---: | ---: | ---: |",
     ]
     for row in rows:
@@ -451,12 +515,16 @@ def report(rows, rss_mb, database_kind, settings, elapsed):
         errors = row["non_2xx"] + row["connect_errors"] + row["read_errors"] + row["timeouts"]
         lines.append(
             f"| {row['label']} | {row['rps']:,.0f} | {row['p50_us'] / 1000:.1f} | {row['p95_us'] / 1000:.1f} | "
-            f"{row['p99_us'] / 1000:.1f} | {row['cpu_ms']:.1f} | {row['client_queries']} / {server_q} | {row['body_bytes']:,} | "
+            f"{row['p99_us'] / 1000:.1f} | {row['cpu_ms']:.1f} | {row['client_queries']} / {server_q} | "
+            f"{row['body_bytes']:,} | "
             f"{row['wire_bytes']:,.0f} | {row['rps'] / ceiling:.0%} | {errors} |"
         )
     peak = max(rss_mb.values()) if rss_mb else 0
     lines.append("")
-    lines.append(f"Load average at the end: {os.getloadavg()[0]:.1f} (other work on this machine shares its {os.cpu_count()} cores)")
+    lines.append(
+        f"Load average at the end: {os.getloadavg()[0]:.1f} "
+        f"(other work on this machine shares its {os.cpu_count()} cores)"
+    )
     lines.append("gunicorn worker peak RSS (VmRSS): " + ", ".join(f"{mb:.0f} MB" for mb in sorted(rss_mb.values())))
 
     by_key = {row["key"]: row for row in rows}
@@ -480,16 +548,33 @@ def report(rows, rss_mb, database_kind, settings, elapsed):
         "Targets:",
     ]
     checks = [
-        ("status poll >= 50% of the ceiling", full["rps"] / ceiling >= TARGETS["status_poll_ratio"],
-         f"{full['rps'] / ceiling:.0%}"),
-        (f"status poll p99 < 50 ms at {WAITING_CONNECTIONS} waiting patients", waiting["p99_us"] / 1000 < TARGETS["status_poll_p99_ms"],
-         f"{waiting['p99_us'] / 1000:.1f} ms"),
-        ("status poll <= 4 queries", full["client_queries"] <= TARGETS["status_poll_queries"]
-         and (full["server_queries"] is None or full["server_queries"] <= TARGETS["status_poll_queries"]),
-         f"{full['client_queries']} (client)" + ("" if full["server_queries"] is None else f", {full['server_queries']:.2f} (server)")),
-        ("status poll <= 1.5 KB per response", full["body_bytes"] <= TARGETS["status_poll_bytes"],
-         f"{full['body_bytes']} B body, {full['wire_bytes']:.0f} B with headers"),
-        ("dashboard p95 < 100 ms", dashboard["p95_us"] / 1000 < TARGETS["dashboard_p95_ms"], f"{dashboard['p95_us'] / 1000:.1f} ms"),
+        (
+            "status poll >= 50% of the ceiling",
+            full["rps"] / ceiling >= TARGETS["status_poll_ratio"],
+            f"{full['rps'] / ceiling:.0%}",
+        ),
+        (
+            f"status poll p99 < 50 ms at {WAITING_CONNECTIONS} waiting patients",
+            waiting["p99_us"] / 1000 < TARGETS["status_poll_p99_ms"],
+            f"{waiting['p99_us'] / 1000:.1f} ms",
+        ),
+        (
+            "status poll <= 4 queries",
+            full["client_queries"] <= TARGETS["status_poll_queries"]
+            and (full["server_queries"] is None or full["server_queries"] <= TARGETS["status_poll_queries"]),
+            f"{full['client_queries']} (client)"
+            + ("" if full["server_queries"] is None else f", {full['server_queries']:.2f} (server)"),
+        ),
+        (
+            "status poll <= 1.5 KB per response",
+            full["body_bytes"] <= TARGETS["status_poll_bytes"],
+            f"{full['body_bytes']} B body, {full['wire_bytes']:.0f} B with headers",
+        ),
+        (
+            "dashboard p95 < 100 ms",
+            dashboard["p95_us"] / 1000 < TARGETS["dashboard_p95_ms"],
+            f"{dashboard['p95_us'] / 1000:.1f} ms",
+        ),
         ("each worker < 150 MB resident", peak < TARGETS["worker_rss_mb"], f"peak {peak:.0f} MB"),
     ]
     lines += [f"  [{'met' if ok else 'MISSED'}] {name}: {value}" for name, ok, value in checks]

@@ -58,7 +58,9 @@ async def _run(port, targets, interval, seconds):
     latencies, errors = [], []
     until = time.monotonic() + seconds
     started = time.monotonic()
-    await asyncio.gather(*(patient("127.0.0.1", port, key, path, interval, until, latencies, errors) for key, path in targets))
+    await asyncio.gather(
+        *(patient("127.0.0.1", port, key, path, interval, until, latencies, errors) for key, path in targets)
+    )
     return latencies, errors, time.monotonic() - started
 
 

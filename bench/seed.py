@@ -46,8 +46,10 @@ def seed_clinic(seed: int = 2026) -> dict:
         for i in range(DOCTORS)
     )
     patients = User.objects.bulk_create(
-        (User(username=f"bench.patient.{i}", first_name="Patient", last_name=f"Number {i}", password=password)
-         for i in range(PATIENTS)),
+        (
+            User(username=f"bench.patient.{i}", first_name="Patient", last_name=f"Number {i}", password=password)
+            for i in range(PATIENTS)
+        ),
         batch_size=BATCH,
     )
     Membership = User.groups.through
@@ -70,7 +72,9 @@ def seed_clinic(seed: int = 2026) -> dict:
 
     busy = doctors[0]
     special = [
-        appointment(busy, patients[i], today, dt.time(7 + i // 15 % 12, (i % 15) * 4), status=Appointment.Status.SCHEDULED)
+        appointment(
+            busy, patients[i], today, dt.time(7 + i // 15 % 12, (i % 15) * 4), status=Appointment.Status.SCHEDULED
+        )
         for i in range(BUSY_DOCTOR_TODAY)
     ]
     # Waiting patients: a video visit 2 to 6 hours from now (or tomorrow early, late in the day).
@@ -78,12 +82,20 @@ def seed_clinic(seed: int = 2026) -> dict:
     for i, patient in enumerate(waiting_patients):
         starts = now + dt.timedelta(hours=2, minutes=(i * 29) % 240)
         special.append(
-            appointment(doctors[1 + i % (DOCTORS - 1)], patient, starts.date(), starts.time().replace(second=0, microsecond=0),
-                        is_telemedicine=True, status=Appointment.Status.CONFIRMED)
+            appointment(
+                doctors[1 + i % (DOCTORS - 1)],
+                patient,
+                starts.date(),
+                starts.time().replace(second=0, microsecond=0),
+                is_telemedicine=True,
+                status=Appointment.Status.CONFIRMED,
+            )
         )
     rest = APPOINTMENTS - len(special)
     randoms = (
-        appointment(rng.choice(doctors), rng.choice(patients), today + dt.timedelta(days=rng.randrange(-182, 183)), slot(rng))
+        appointment(
+            rng.choice(doctors), rng.choice(patients), today + dt.timedelta(days=rng.randrange(-182, 183)), slot(rng)
+        )
         for _ in range(rest)
     )
     Appointment.objects.bulk_create(special, batch_size=BATCH)
@@ -96,9 +108,10 @@ def seed_clinic(seed: int = 2026) -> dict:
 
 def session_for(user) -> str:
     """A logged-in session created server-side, as django.contrib.auth.login would; returns its key."""
+    from importlib import import_module
+
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from importlib import import_module
 
     store = import_module(settings.SESSION_ENGINE).SessionStore()
     store[SESSION_KEY] = str(user.pk)

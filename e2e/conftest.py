@@ -24,15 +24,15 @@ import os
 # calls from a thread with a running loop unless told that this is deliberate.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-import re  # noqa: E402
-import shutil  # noqa: E402
-import tempfile  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from pathlib import Path  # noqa: E402
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
 
-import pytest  # noqa: E402
-from django.conf import settings as django_settings  # noqa: E402
-from django.test import Client  # noqa: E402
+import pytest
+from django.conf import settings as django_settings
+from django.test import Client
 
 E2E_DIR = Path(__file__).resolve().parent
 JITSI_DOUBLE = (E2E_DIR / "jitsi_double.js").read_text()

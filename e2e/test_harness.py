@@ -1,7 +1,6 @@
 """The harness's own promises: the browser stays on this machine, CSP violations are caught."""
 
 import pytest
-from playwright.sync_api import expect
 
 
 def test_request_to_another_host_is_blocked_and_recorded(page_for, browser_watch, patient):
@@ -18,7 +17,10 @@ def test_inline_script_violates_csp_and_is_recorded(page_for, browser_watch, pat
     page = page_for(patient)
     page.goto(f"{live_server.url}/appointments/")
     with page.expect_console_message(lambda message: "Content Security Policy" in message.text):
-        page.evaluate("() => { const s = document.createElement('script'); s.textContent = 'window.x = 1'; document.body.append(s); }")
+        page.evaluate(
+            "() => { const s = document.createElement('script'); s.textContent = 'window.x = 1';"
+            " document.body.append(s); }"
+        )
     assert len(browser_watch.csp_violations) == 1
     browser_watch.csp_violations.clear()
 

@@ -74,13 +74,20 @@ def production_server(tmp_path_factory):
     manage = [sys.executable, "manage.py"]
     for command in (["collectstatic", "--noinput", "-v0"], ["migrate", "--noinput", "-v0"]):
         subprocess.run(manage + command, cwd=BASE_DIR, env=env, check=True, timeout=300)
-    seeded = subprocess.run(manage + ["shell", "-c", SEED], cwd=BASE_DIR, env=env, check=True, timeout=120,
-                            capture_output=True, text=True)
+    seeded = subprocess.run(
+        [*manage, "shell", "-c", SEED], cwd=BASE_DIR, env=env, check=True, timeout=120, capture_output=True, text=True
+    )
     session_key, appointment_id = seeded.stdout.strip().splitlines()[-1].split()  # after any shell banner
     server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "--config", "project/gunicorn.conf.py",
-         "--bind", f"127.0.0.1:{port}"],
-        cwd=BASE_DIR, env=env,
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "--config",
+            "project/gunicorn.conf.py",
+            "--bind",
+            f"127.0.0.1:{port}",
+        ],
+        cwd=BASE_DIR,
+        env=env,
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
@@ -101,7 +108,9 @@ def production_server(tmp_path_factory):
 
 TRANSFERS = """() => {
   const entries = [...performance.getEntriesByType("navigation"), ...performance.getEntriesByType("resource")];
-  return entries.map(e => ({url: e.name, transfer: e.transferSize, body: e.encodedBodySize, decoded: e.decodedBodySize}));
+  return entries.map(e => ({
+    url: e.name, transfer: e.transferSize, body: e.encodedBodySize, decoded: e.decodedBodySize,
+  }));
 }"""
 
 

@@ -56,7 +56,8 @@ def test_patient_on_a_phone_sees_the_join_button_without_zooming(page_for, patie
     join = page.get_by_role("link", name="Join video call")
     expect(join).to_be_in_viewport()
     box = join.bounding_box()
-    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["viewport"]["width"]
+    assert box["x"] >= 0
+    assert box["x"] + box["width"] <= PHONE["viewport"]["width"]
     assert page.evaluate("window.visualViewport.scale") == 1
 
 
@@ -157,7 +158,9 @@ def test_room_page_refusing_too_early_is_accessible(page_for, patient, assert_ac
     assert_accessible(page)
 
 
-def test_room_page_with_jitsi_unreachable_is_accessible(page_for, patient, jitsi, assert_accessible, appointment_starting_in):
+def test_room_page_with_jitsi_unreachable_is_accessible(
+    page_for, patient, jitsi, assert_accessible, appointment_starting_in
+):
     jitsi.unreachable()
     appointment = appointment_starting_in(NOW, is_telemedicine=True)
     page = page_for(patient)

@@ -81,7 +81,9 @@ def test_patient_sees_join_button_when_window_opens(page_for, patient, telemedic
     expect(card).to_have_attribute("data-phase", "open")
     # Inside the card's live region, so a screen reader announces it.
     expect(card.locator('[role="status"][aria-live="polite"]')).to_contain_text("The video call is open until")
-    expect(card.locator('[role="status"][aria-live="polite"]').get_by_role("link", name="Join video call")).to_be_visible()
+    expect(
+        card.locator('[role="status"][aria-live="polite"]').get_by_role("link", name="Join video call")
+    ).to_be_visible()
     assert still_same_document(page)
 
 

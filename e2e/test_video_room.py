@@ -34,7 +34,9 @@ def test_join_opens_the_appointments_jitsi_room(
 
     with page.expect_response(ROOM_URL) as room:
         page.get_by_role("link", name="Join video call").click()
-    expect(page).to_have_url(re.compile(re.escape(reverse("telemedicine:jitsi-room", args=[open_video_visit.pk])) + "$"))
+    expect(page).to_have_url(
+        re.compile(re.escape(reverse("telemedicine:jitsi-room", args=[open_video_visit.pk])) + "$")
+    )
     frame = page.locator("#jitsi-container iframe")
     expect(frame).to_have_count(1)
 

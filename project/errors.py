@@ -45,8 +45,8 @@ def too_many_requests(request, exception=None):
 
 def server_error(request):
     # No template context processors that touch the database: the fault may be the database.
-    from django.template import loader
     from django.http import HttpResponseServerError
+    from django.template import loader
 
     template = loader.get_template("errors/500.html")
     return HttpResponseServerError(template.render())

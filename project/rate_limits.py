@@ -16,8 +16,8 @@ who keeps getting 404s for appointment ids is probing, and after NOT_FOUND of th
 gets 429 on every appointment URL until the hour turns.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from django.conf import settings
 from django.utils.module_loading import import_string
@@ -28,7 +28,9 @@ from telemedicine.audit import client_ip
 
 # Rates in django-ratelimit's notation: "count/period" (s, m, h, d).
 LOGIN_PER_IP = "30/m"  # a whole clinic behind one NAT address still logs in freely
-LOGIN_PER_USERNAME = "10/m"  # axes locks a username+address pair after 5 failures; this caps spraying one account from many addresses
+LOGIN_PER_USERNAME = (
+    "10/m"  # axes locks a username+address pair after 5 failures; this caps spraying one account from many addresses
+)
 STATUS = "120/m"
 ROOM = "30/m"
 TOGGLE = "60/m"
@@ -72,7 +74,9 @@ NOT_FOUND_LIMIT = Limit("appointment-not-found", NOT_FOUND)
 
 
 def _usage(request, limit: Limit, increment: bool):
-    return get_usage(request, group=limit.group, key=limit.key, rate=limit.rate, method=limit.methods, increment=increment)
+    return get_usage(
+        request, group=limit.group, key=limit.key, rate=limit.rate, method=limit.methods, increment=increment
+    )
 
 
 def too_many_requests(request):

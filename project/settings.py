@@ -7,6 +7,7 @@ default that is safe for local use. README's "Configuration" lists them all.
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -57,9 +58,7 @@ if not SECRET_KEY:
         )
     SECRET_KEY = _DEVELOPMENT_SECRET_KEY
 elif not DEBUG and (SECRET_KEY.startswith("django-insecure") or len(SECRET_KEY) < 50):
-    raise ImproperlyConfigured(
-        "DJANGO_SECRET_KEY is too weak for production: use at least 50 random characters."
-    )
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY is too weak for production: use at least 50 random characters.")
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
@@ -144,7 +143,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_boo
     # pool is the persistence. DATABASE_POOL=0 falls back to DATABASE_CONN_MAX_AGE (e.g.
     # behind PgBouncer in transaction mode, which pools for every instance at once).
     if DATABASES["default"]["CONN_MAX_AGE"]:
-        raise ImproperlyConfigured("Set DATABASE_CONN_MAX_AGE only with DATABASE_POOL=0: the pool keeps connections open.")
+        raise ImproperlyConfigured(
+            "Set DATABASE_CONN_MAX_AGE only with DATABASE_POOL=0: the pool keeps connections open."
+        )
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env_int("DATABASE_POOL_MIN_SIZE", 2),
         "max_size": env_int("DATABASE_POOL_MAX_SIZE", 4),
@@ -169,12 +170,14 @@ if REDIS_URL:
     # (Django's builds a new redis.Redis, ~0.2 ms of CPU, for every command), increments
     # in one round trip (a Lua script, where Django's does EXISTS then INCR), and is the
     # Redis cache django-ratelimit supports. A status poll makes several cache calls.
-    CACHES = {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES: dict[str, dict[str, Any]] = {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": REDIS_URL}}
 else:
     # Per process. Sessions (cached_db) and rate-limit counters share it: LocMemCache's
     # default of 300 entries would evict sessions as soon as a few hundred patients poll,
     # sending every poll back to the database (make bench showed it).
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 20_000}}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 20_000}}
+    }
 
 # Rate limits (project/rate_limits.py) count in the default cache. A limit reached
 # answers 429 through this view: a page, or a partial for htmx.
@@ -349,7 +352,7 @@ CONTENT_SECURITY_POLICY = {
 # --- Logging --------------------------------------------------------------------------
 
 LOG_LEVEL = os.environ.get("DJANGO_LOG_LEVEL", "INFO")
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {

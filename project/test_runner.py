@@ -1,7 +1,5 @@
 """Let `python manage.py test [labels]` run the pytest suite, as the guide's commands expect."""
 
-import sys
-
 
 class PytestTestRunner:
     def __init__(self, verbosity=1, failfast=False, keepdb=False, **kwargs):

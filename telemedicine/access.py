@@ -6,12 +6,24 @@ Plain functions of (user, appointment, now): views, templates and tests all ask
 these and never recompute a window by hand.
 """
 
+from __future__ import annotations
+
 import enum
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, TypeAlias
 
 from .conf import integration_enabled, telemedicine_setting
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser
+
+    from appointments.models import Appointment
+
+    # Whoever is asking: a signed-in person or an anonymous visitor (request.user).
+    Person: TypeAlias = AbstractBaseUser | AnonymousUser
 
 
 @dataclass(frozen=True)
@@ -24,7 +36,7 @@ class CallWindow:
         return self.opens_at <= now <= self.closes_at
 
 
-def call_window(appointment) -> CallWindow:
+def call_window(appointment: Appointment) -> CallWindow:
     start = appointment.starts_at
     return CallWindow(
         opens_at=start - timedelta(minutes=telemedicine_setting("CALL_WINDOW_BEFORE")),
@@ -46,7 +58,7 @@ class Phase(enum.StrEnum):
 FINAL_PHASES = frozenset({Phase.DISABLED, Phase.CANCELLED, Phase.COMPLETED, Phase.ENDED})
 
 
-def call_phase(appointment, now: datetime) -> Phase:
+def call_phase(appointment: Appointment, now: datetime) -> Phase:
     if not integration_enabled():
         return Phase.DISABLED
     if appointment.status == appointment.Status.CANCELLED:
@@ -63,15 +75,15 @@ def call_phase(appointment, now: datetime) -> Phase:
     return Phase.ENDED
 
 
-def is_call_available(appointment, now: datetime) -> bool:
+def is_call_available(appointment: Appointment, now: datetime) -> bool:
     return call_phase(appointment, now) is Phase.OPEN
 
 
-def is_participant(user, appointment) -> bool:
+def is_participant(user: Person, appointment: Appointment) -> bool:
     return user.is_authenticated and user.pk in (appointment.doctor_id, appointment.patient_id)
 
 
-def is_assigned_doctor(user, appointment) -> bool:
+def is_assigned_doctor(user: Person, appointment: Appointment) -> bool:
     return user.is_authenticated and user.pk == appointment.doctor_id
 
 
@@ -106,7 +118,7 @@ class Access:
         return "granted" if self.allowed else str(self.refusal)
 
 
-def room_access(user, appointment, now: datetime) -> Access:
+def room_access(user: Person, appointment: Appointment, now: datetime) -> Access:
     """May `user` enter the appointment's video room at `now`? And if not, why not."""
     if not is_participant(user, appointment):
         # Strangers learn nothing, not even the phase.
@@ -117,7 +129,7 @@ def room_access(user, appointment, now: datetime) -> Access:
     return Access(allowed=False, phase=phase, refusal=_REFUSAL_FOR_PHASE[phase])
 
 
-def polling_stops(appointment, phase: Phase, now: datetime) -> bool:
+def polling_stops(appointment: Appointment, phase: Phase, now: datetime) -> bool:
     """Once nothing can change any more the status card stops asking (HTTP 286)."""
     if phase in FINAL_PHASES:
         return True
@@ -129,7 +141,7 @@ def polling_stops(appointment, phase: Phase, now: datetime) -> bool:
 POLL_SLACK_MS = 150
 
 
-def poll_delay_ms(appointment, phase: Phase, now: datetime) -> int:
+def poll_delay_ms(appointment: Appointment, phase: Phase, now: datetime) -> int:
     """
     Milliseconds until the status card should ask again.
 
@@ -149,7 +161,7 @@ def poll_delay_ms(appointment, phase: Phase, now: datetime) -> int:
     return max(POLL_SLACK_MS, min(steady_ms, until_boundary_ms))
 
 
-def call_ends_in_seconds(appointment, now: datetime) -> int:
+def call_ends_in_seconds(appointment: Appointment, now: datetime) -> int:
     """
     Seconds until a call opened at `now` is ended by the app: after
     MAX_SESSION_DURATION from now, or AUTO_END_SESSION_AFTER minutes after the
@@ -158,14 +170,14 @@ def call_ends_in_seconds(appointment, now: datetime) -> int:
     return max(0, math.floor((call_end(appointment, opened_at=now) - now).total_seconds()))
 
 
-def call_end(appointment, opened_at: datetime) -> datetime:
+def call_end(appointment: Appointment, opened_at: datetime) -> datetime:
     """When the app ends a call opened at `opened_at` (see call_ends_in_seconds)."""
     by_length = opened_at + timedelta(minutes=telemedicine_setting("MAX_SESSION_DURATION"))
     by_schedule = appointment.starts_at + timedelta(minutes=telemedicine_setting("AUTO_END_SESSION_AFTER"))
     return min(by_length, by_schedule)
 
 
-def planned_end(appointment) -> datetime:
+def planned_end(appointment: Appointment) -> datetime:
     return appointment.starts_at + timedelta(minutes=telemedicine_setting("DEFAULT_SESSION_DURATION"))
 
 
@@ -190,7 +202,7 @@ def heartbeat_seconds(session_idle_timeout: int) -> int:
     return max(10, min(HEARTBEAT_SECONDS, session_idle_timeout // 3))
 
 
-def calls_end_by(appointment) -> datetime:
+def calls_end_by(appointment: Appointment) -> datetime:
     """
     The latest moment at which a call can still be running: a call opened inside the
     window lasts until call_end() says, which can be after the window closes.
@@ -199,7 +211,7 @@ def calls_end_by(appointment) -> datetime:
     return max(closes_at, call_end(appointment, opened_at=closes_at))
 
 
-def call_report_access(user, appointment, report: CallReport, now: datetime) -> Access:
+def call_report_access(user: Person, appointment: Appointment, report: CallReport, now: datetime) -> Access:
     """
     May the room page of `user` report `report` now?
 

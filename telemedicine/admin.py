@@ -55,7 +55,7 @@ class AccessEventAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "=appointment__id"]
     list_select_related = ["user"]
     date_hierarchy = "created_at"
-    fields = ["created_at", "action", "reason", "user", "appointment_id", "ip_address", "user_agent"]
+    fields = ("created_at", "action", "reason", "user", "appointment_id", "ip_address", "user_agent")
     readonly_fields = fields
     # No admin actions at all: "delete selected" must never appear.
     actions = None

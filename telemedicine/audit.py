@@ -31,7 +31,7 @@ def client_ip(request) -> str | None:
 
 
 def user_agent(request) -> str:
-    return request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX_LENGTH]
+    return request.headers.get("user-agent", "")[:USER_AGENT_MAX_LENGTH]
 
 
 def _write(request, appointment_id, action, reason="") -> AccessEvent:

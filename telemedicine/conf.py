@@ -1,8 +1,10 @@
 """TELEMEDICINE_SETTINGS, read at call time so that override_settings (and tests) take effect."""
 
+from typing import Any
+
 from django.conf import settings
 
-DEFAULTS = {
+DEFAULTS: dict[str, Any] = {
     "CALL_WINDOW_BEFORE": 10,
     "CALL_WINDOW_AFTER": 30,
     "ENABLE_JITSI_INTEGRATION": True,
@@ -34,7 +36,7 @@ TOKEN_MODES = (SELF_HOSTED, JAAS)
 JAAS_DOMAIN = "8x8.vc"
 
 
-def telemedicine_setting(name: str):
+def telemedicine_setting(name: str) -> Any:
     if name not in DEFAULTS:
         raise KeyError(f"Unknown telemedicine setting {name!r}")
     return getattr(settings, "TELEMEDICINE_SETTINGS", {}).get(name, DEFAULTS[name])

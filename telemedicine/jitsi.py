@@ -1,12 +1,20 @@
 """How the room page talks to Jitsi: the External API's options, built from settings."""
 
+from __future__ import annotations
+
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from appointments.roles import display_name
 
 from .access import call_ends_in_seconds, is_assigned_doctor, planned_end
 from .conf import JAAS, jitsi_domain, jitsi_mode, telemedicine_setting, uses_tokens
 from .tokens import jitsi_room_name, room_token
+
+if TYPE_CHECKING:
+    from appointments.models import Appointment
+
+    from .access import Person
 
 # Toolbar offered to both people. Recording and live streaming are added only when
 # the clinic enables recording; invitations and sharing links are never offered.
@@ -81,7 +89,7 @@ def interface_config_overwrite() -> dict:
     }
 
 
-def room_options(appointment, user, now: datetime) -> dict:
+def room_options(appointment: Appointment, user: Person, now: datetime) -> dict:
     """
     Everything the room page's bootstrap script hands to JitsiMeetExternalAPI, and
     when it must end the call. Only ever built for someone room_access() allowed:

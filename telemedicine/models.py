@@ -31,9 +31,7 @@ class AccessEventQuerySet(models.QuerySet):
         raise AppendOnlyError("Access events are append-only: they cannot be updated.")
 
     def delete(self):
-        raise AppendOnlyError(
-            "Access events are append-only: only `manage.py prune_access_events` removes old ones."
-        )
+        raise AppendOnlyError("Access events are append-only: only `manage.py prune_access_events` removes old ones.")
 
     def prune(self, older_than: datetime) -> int:
         """
@@ -109,6 +107,4 @@ class AccessEvent(models.Model):
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        raise AppendOnlyError(
-            "Access events are append-only: only `manage.py prune_access_events` removes old ones."
-        )
+        raise AppendOnlyError("Access events are append-only: only `manage.py prune_access_events` removes old ones.")

@@ -1,8 +1,11 @@
 """What the status card says, built from the rules in access.py."""
 
+from __future__ import annotations
+
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.urls import reverse
 from django.utils import timezone
@@ -10,7 +13,10 @@ from django.utils.formats import date_format
 
 from appointments.clinic_time import clinic_zone
 
-from .access import Phase, Refusal, call_phase, call_window, poll_delay_ms, polling_stops
+from .access import Access, Phase, Refusal, call_phase, call_window, poll_delay_ms, polling_stops
+
+if TYPE_CHECKING:
+    from appointments.models import Appointment
 
 REFUSAL_MESSAGES = {
     Refusal.TOO_EARLY: "It is too early to join. The card below shows when the call opens; it updates by itself.",
@@ -20,6 +26,12 @@ REFUSAL_MESSAGES = {
     Refusal.COMPLETED: "This appointment is completed.",
     Refusal.DISABLED: "Video visits are not offered at the moment. Please contact the clinic.",
 }
+
+
+def refusal_message(access: Access) -> str:
+    """What the room page says when `access` was refused."""
+    return REFUSAL_MESSAGES[access.refusal] if access.refusal else ""
+
 
 BADGES = {
     Phase.DISABLED: ("Video visits unavailable", "text-bg-secondary"),
@@ -67,7 +79,7 @@ class StatusCard:
         return self.poll_ms is not None
 
 
-def status_card(appointment, now: datetime) -> StatusCard:
+def status_card(appointment: Appointment, now: datetime) -> StatusCard:
     phase = call_phase(appointment, now)
     window = call_window(appointment)
     badge, badge_class = BADGES[phase]

@@ -21,9 +21,12 @@ longer than the room page lets the call run (call_ends_in_seconds).
 Nothing here logs: a token is a key to a consultation room.
 """
 
+from __future__ import annotations
+
 import os
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
@@ -33,6 +36,11 @@ from appointments.roles import display_name
 
 from .access import call_ends_in_seconds, call_window, is_assigned_doctor
 from .conf import JAAS, SELF_HOSTED, jitsi_domain, jitsi_mode, telemedicine_setting, uses_tokens
+
+if TYPE_CHECKING:
+    from appointments.models import Appointment
+
+    from .access import Person
 
 # Features JaaS lets a token grant; every one is "false" unless the clinic lists it in JAAS_FEATURES.
 JAAS_FEATURES = ("recording", "livestreaming", "transcription", "outbound-call")
@@ -62,10 +70,10 @@ def self_hosted_secret() -> str:
     return secret
 
 
-_private_keys: dict[tuple, object] = {}
+_private_keys: dict[tuple, RSAPrivateKey] = {}
 
 
-def jaas_private_key():
+def jaas_private_key() -> RSAPrivateKey:
     """The tenant's RSA private key, parsed once per file version (parsing checks the key, which is slow)."""
     path = telemedicine_setting("JAAS_PRIVATE_KEY_PATH")
     if not path:
@@ -92,7 +100,7 @@ def jaas_private_key():
         raise TokenConfigurationError(f"JAAS_PRIVATE_KEY_PATH cannot be read ({error.strerror}).") from None
 
 
-def jitsi_room_name(appointment) -> str:
+def jitsi_room_name(appointment: Appointment) -> str:
     """The room name the External API joins: JaaS rooms live under the tenant ("<tenant>/<room>")."""
     room = appointment.get_jitsi_room_name()
     if jitsi_mode() == JAAS:
@@ -106,7 +114,7 @@ class TokenLifetime:
     expires: int
 
 
-def token_lifetime(appointment, now: datetime) -> TokenLifetime:
+def token_lifetime(appointment: Appointment, now: datetime) -> TokenLifetime:
     """
     From the window's opening to its closing, cut short when the room page will end
     the call sooner (MAX_SESSION_DURATION, AUTO_END_SESSION_AFTER). Whole seconds.
@@ -118,7 +126,7 @@ def token_lifetime(appointment, now: datetime) -> TokenLifetime:
     return TokenLifetime(not_before=int(window.opens_at.timestamp()), expires=min(window_end, call_end))
 
 
-def user_context(user, moderator: bool) -> dict:
+def user_context(user: Person, moderator: bool) -> dict:
     return {
         "id": str(user.pk),
         "name": display_name(user),
@@ -127,7 +135,7 @@ def user_context(user, moderator: bool) -> dict:
     }
 
 
-def room_token(appointment, user, now: datetime) -> str | None:
+def room_token(appointment: Appointment, user: Person, now: datetime) -> str | None:
     """
     The token for `user` to enter the appointment's room now, or None in public mode.
 
@@ -138,18 +146,19 @@ def room_token(appointment, user, now: datetime) -> str | None:
     mode = jitsi_mode()
     moderator = is_assigned_doctor(user, appointment)
     lifetime = token_lifetime(appointment, now)
-    claims = {
+    user_claims = user_context(user, moderator)
+    claims: dict[str, Any] = {
         "room": appointment.get_jitsi_room_name(),
         "iat": int(now.timestamp()),
         "nbf": lifetime.not_before,
         "exp": lifetime.expires,
-        "context": {"user": user_context(user, moderator)},
+        "context": {"user": user_claims},
     }
     if mode == SELF_HOSTED:
         app_id = telemedicine_setting("JITSI_APP_ID")
         claims |= {"iss": app_id, "aud": app_id, "sub": jitsi_domain()}
         # token_affiliation (jitsi-contrib prosody-plugins) makes "owner" a moderator, anyone else a member.
-        claims["context"]["user"]["affiliation"] = "owner" if moderator else "member"
+        user_claims["affiliation"] = "owner" if moderator else "member"
         return jwt.encode(claims, self_hosted_secret(), algorithm="HS256")
     enabled = set(telemedicine_setting("JAAS_FEATURES"))
     claims |= {"iss": JAAS_ISSUER, "aud": JAAS_AUDIENCE, "sub": telemedicine_setting("JAAS_APP_ID")}
@@ -157,6 +166,4 @@ def room_token(appointment, user, now: datetime) -> str | None:
     claims["context"]["features"] = {
         feature: "true" if moderator and feature in enabled else "false" for feature in JAAS_FEATURES
     }
-    return jwt.encode(
-        claims, jaas_private_key(), algorithm="RS256", headers={"kid": telemedicine_setting("JAAS_KID")}
-    )
+    return jwt.encode(claims, jaas_private_key(), algorithm="RS256", headers={"kid": telemedicine_setting("JAAS_KID")})

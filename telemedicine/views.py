@@ -1,18 +1,22 @@
 import logging
+from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import QuerySet
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import trigger_client_event
+from django_htmx.http import HTMX_STOP_POLLING, trigger_client_event
 
 from appointments.models import Appointment
+from project.http import HtmxHttpRequest
 
 from . import audit
 from .access import (
@@ -26,7 +30,7 @@ from .access import (
 )
 from .conf import integration_enabled
 from .jitsi import external_api_url, room_csp, room_options, room_permissions_policy
-from .status import REFUSAL_MESSAGES, status_card
+from .status import refusal_message, status_card
 from .tokens import TokenConfigurationError
 
 logger = logging.getLogger("telemedicine")
@@ -40,7 +44,9 @@ VIDEO_SERVICE_MISCONFIGURED = {
 }
 
 
-def appointment_for_participant(request, appointment_id, appointments=None) -> Appointment:
+def appointment_for_participant(
+    request: HtmxHttpRequest, appointment_id: int, appointments: QuerySet[Appointment] | None = None
+) -> Appointment:
     """The appointment if the user is its doctor or patient; 404 otherwise, so strangers learn nothing."""
     if appointments is None:
         appointments = Appointment.objects.with_people()
@@ -51,7 +57,7 @@ def appointment_for_participant(request, appointment_id, appointments=None) -> A
     return appointment
 
 
-def detail_context(request, appointment, now) -> dict:
+def detail_context(request: HtmxHttpRequest, appointment: Appointment, now: datetime) -> dict[str, Any]:
     card = status_card(appointment, now)
     is_doctor = is_assigned_doctor(request.user, appointment)
     return {
@@ -66,7 +72,7 @@ def detail_context(request, appointment, now) -> dict:
 @require_GET
 @login_required
 @never_cache
-def appointment_detail(request, appointment_id):
+def appointment_detail(request: HtmxHttpRequest, appointment_id: int) -> HttpResponse:
     appointment = appointment_for_participant(request, appointment_id)
     return render(request, DETAIL_TEMPLATE, detail_context(request, appointment, timezone.now()))
 
@@ -74,7 +80,7 @@ def appointment_detail(request, appointment_id):
 @require_GET
 @login_required
 @never_cache
-def check_status(request, appointment_id):
+def check_status(request: HtmxHttpRequest, appointment_id: int) -> HttpResponse:
     try:
         # The hottest path: the card shows no names, so no people and only the columns it reads.
         appointment = appointment_for_participant(
@@ -86,13 +92,13 @@ def check_status(request, appointment_id):
     context = detail_context(request, appointment, timezone.now())
     response = render(request, f"{DETAIL_TEMPLATE}#status-card", context)
     if request.htmx and not context["card"].is_polling:
-        response.status_code = 286  # django-htmx's HttpResponseStopPolling: htmx stops polling
+        response.status_code = HTMX_STOP_POLLING
     return response
 
 
 @require_POST
 @login_required
-def toggle_telemedicine(request, appointment_id):
+def toggle_telemedicine(request: HtmxHttpRequest, appointment_id: int) -> HttpResponse:
     appointment = appointment_for_participant(request, appointment_id)
     if not is_assigned_doctor(request.user, appointment) or not integration_enabled():
         audit.record_refusal(request, appointment_id, "not-assigned-doctor")
@@ -120,7 +126,7 @@ def toggle_telemedicine(request, appointment_id):
 @require_GET
 @login_required
 @never_cache
-def jitsi_room(request, appointment_id):
+def jitsi_room(request: HtmxHttpRequest, appointment_id: int) -> HttpResponse:
     appointment = appointment_for_participant(request, appointment_id)
     now = timezone.now()
     access = room_access(request.user, appointment, now)
@@ -128,7 +134,7 @@ def jitsi_room(request, appointment_id):
     if not access.allowed:
         context = detail_context(request, appointment, now) | {
             "access": access,
-            "refusal_message": REFUSAL_MESSAGES[access.refusal],
+            "refusal_message": refusal_message(access),
         }
         return render(request, ROOM_TEMPLATE, context, status=403)
     try:
@@ -148,14 +154,15 @@ def jitsi_room(request, appointment_id):
             "heartbeat_seconds": heartbeat_seconds(settings.SESSION_COOKIE_AGE),
         },
     )
-    response._csp_replace = room_csp()  # django-csp: what @csp_replace would set, but per request
+    # What django-csp's @csp_replace sets, but computed per request (the Jitsi origin follows the settings).
+    response._csp_replace = room_csp()  # type: ignore[attr-defined]
     response["Permissions-Policy"] = room_permissions_policy()
     return response
 
 
 @require_POST
 @login_required
-def call_event(request, appointment_id):
+def call_event(request: HtmxHttpRequest, appointment_id: int) -> HttpResponse:
     """
     The room page reports what Jitsi did: `event=joined`, `event=left` (a beacon), or
     `event=heartbeat`, which records nothing and only keeps the session alive during a

@@ -19,7 +19,8 @@ def test_created_with_nothing_but_people_date_and_time(doctor, patient):
     assert appointment.is_telemedicine is False
     assert appointment.description == ""
     assert appointment.jitsi_room_name is None
-    assert appointment.created_at and appointment.updated_at
+    assert appointment.created_at
+    assert appointment.updated_at
 
 
 class TestRoomName:
@@ -106,7 +107,7 @@ class TestStateChanges:
         assert Appointment.objects.get(pk=appointment.pk).status == status
 
     def test_close_refuses_an_open_status(self, make_appointment):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="does not close an appointment"):
             make_appointment().close(Appointment.Status.CONFIRMED)
 
 

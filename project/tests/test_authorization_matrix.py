@@ -41,12 +41,12 @@ def routed_urls(patterns=None, namespace=()):
             inner = namespace + ((pattern.namespace,) if pattern.namespace else ())
             yield from routed_urls(pattern.url_patterns, inner)
         elif isinstance(pattern, URLPattern):
-            yield ":".join(namespace + (pattern.name or "",)), pattern
+            yield ":".join((*namespace, pattern.name or "")), pattern
 
 
 def is_skipped(name: str) -> bool:
     """See the module docstring for why each of these is left out."""
-    return name.startswith("admin:") and not name.startswith(OUR_ADMIN_APPS) or name.endswith(":")
+    return (name.startswith("admin:") and not name.startswith(OUR_ADMIN_APPS)) or name.endswith(":")
 
 
 MATRIX_URLS = sorted({name: pattern for name, pattern in routed_urls() if not is_skipped(name)}.items())
@@ -61,14 +61,17 @@ class Window:
 
 
 def everyone(status):
-    return {person: status for person in PEOPLE}
+    return dict.fromkeys(PEOPLE, status)
 
 
 def people(anonymous, other_patient, other_doctor, patient, doctor, staff):
-    return dict(zip(PEOPLE, [anonymous, other_patient, other_doctor, patient, doctor, staff]))
+    return dict(zip(PEOPLE, [anonymous, other_patient, other_doctor, patient, doctor, staff], strict=True))
 
 
-def methods(otherwise=everyone(405), **by_method):
+WRONG_METHOD = everyone(405)
+
+
+def methods(otherwise=WRONG_METHOD, **by_method):
     return {method: by_method.get(method, otherwise) for method in METHODS}
 
 
@@ -176,7 +179,7 @@ def test_authorization_matrix(url_name, pattern, person, request, make_appointme
         if person != "anonymous":
             client.force_login(request.getfixturevalue(person))
         for inside_window, appointment in appointments.items():
-            url = reverse(url_name, kwargs={arg: appointment.pk for arg in pattern.pattern.converters})
+            url = reverse(url_name, kwargs=dict.fromkeys(pattern.pattern.converters, appointment.pk))
             for method in METHODS:
                 # A logout ends the session: log in again before the next request.
                 if url_name == "logout" and person != "anonymous":
@@ -186,7 +189,9 @@ def test_authorization_matrix(url_name, pattern, person, request, make_appointme
                 want = EXPECTED[url_name][method][person]
                 expected[label] = (want.inside if inside_window else want.outside) if isinstance(want, Window) else want
                 actual[label] = response.status_code
-                if url_name == "telemedicine:jitsi-room" and room_name_may_show(url_name, person, method, inside_window):
+                if url_name == "telemedicine:jitsi-room" and room_name_may_show(
+                    url_name, person, method, inside_window
+                ):
                     # The one place it must be: proves the search below would find a leak.
                     assert appointment.jitsi_room_name in response.content.decode()
                 elif not room_name_may_show(url_name, person, method, inside_window):

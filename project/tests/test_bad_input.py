@@ -67,7 +67,8 @@ def test_login_redirect_for_htmx_never_follows_a_foreign_or_garbled_current_url(
     assert response.status_code == 200
     target = response["HX-Redirect"]
     assert target.startswith("/login/?next=")
-    assert "evil.example" not in target and "javascript" not in target
+    assert "evil.example" not in target
+    assert "javascript" not in target
 
 
 def test_login_redirect_for_htmx_returns_to_the_page_on_this_site(make_appointment):
@@ -106,7 +107,9 @@ def valid_form(person, **changes):
         ({"date": "2030-03-31", "time": "01:30"}, "time", "does not exist in Europe/London"),
     ],
 )
-def test_a_broken_scheduling_form_gets_its_errors_and_writes_nothing(changes, field, message, settings, client_for, doctor, patient):
+def test_a_broken_scheduling_form_gets_its_errors_and_writes_nothing(
+    changes, field, message, settings, client_for, doctor, patient
+):
     settings.TIME_ZONE = "Europe/London"
     with freeze_time(NOW):
         response = client_for(doctor).post(reverse("appointments:schedule"), valid_form(patient, **changes))

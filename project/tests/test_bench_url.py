@@ -29,5 +29,7 @@ def test_bench_view_follows_the_bench_switch(flag, expected):
         "import django; django.setup(); from django.urls import reverse, NoReverseMatch\n"
         "try: print(reverse('bench-noop'))\nexcept NoReverseMatch: print('absent')"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.stdout.strip() == expected, result.stderr

@@ -37,7 +37,9 @@ def pages(make_appointment, client_for, patient):
             "login": client.get(reverse("login")),
             "dashboard": client.get(reverse("appointments:dashboard")),
             "detail": client.get(reverse("telemedicine:appointment-detail-telemedicine", args=[appointment.pk])),
-            "status": client.get(reverse("telemedicine:check-telemedicine-status", args=[appointment.pk]), HTTP_HX_REQUEST="true"),
+            "status": client.get(
+                reverse("telemedicine:check-telemedicine-status", args=[appointment.pk]), HTTP_HX_REQUEST="true"
+            ),
             "not-found": client.get("/no-such-page/"),
         }
         room = client.get(reverse("telemedicine:jitsi-room", args=[appointment.pk]))
@@ -69,7 +71,8 @@ def test_no_page_allows_inline_or_eval(pages):
     ordinary, room = pages
     for response in [*ordinary.values(), room]:
         header = response["Content-Security-Policy"]
-        assert "unsafe-inline" not in header and "unsafe-eval" not in header
+        assert "unsafe-inline" not in header
+        assert "unsafe-eval" not in header
 
 
 def test_camera_microphone_and_screen_sharing_only_for_jitsi_on_the_room_page(pages):

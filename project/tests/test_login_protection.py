@@ -74,12 +74,16 @@ UNSAFE = ["POST", "PUT", "PATCH", "DELETE"]
         ("telemedicine:call-event", True),
     ],
 )
-def test_state_changing_requests_without_a_csrf_token_are_refused(url_name, needs_appointment, method, make_appointment, doctor):
+def test_state_changing_requests_without_a_csrf_token_are_refused(
+    url_name, needs_appointment, method, make_appointment, doctor
+):
     appointment = make_appointment(is_telemedicine=False)
     client = Client(enforce_csrf_checks=True)
     client.force_login(doctor)
     url = reverse(url_name, args=[appointment.pk] if needs_appointment else [])
-    response = client.generic(method, url, "enabled=on&username=x&password=y", content_type="application/x-www-form-urlencoded")
+    response = client.generic(
+        method, url, "enabled=on&username=x&password=y", content_type="application/x-www-form-urlencoded"
+    )
     assert response.status_code == 403
     appointment.refresh_from_db()
     assert (appointment.status, appointment.is_telemedicine) == ("scheduled", False)
@@ -93,7 +97,8 @@ def test_the_same_post_with_the_token_goes_through(make_appointment, doctor):
     client.get(reverse("telemedicine:appointment-detail-telemedicine", args=[appointment.pk]))
     token = client.cookies[settings.CSRF_COOKIE_NAME].value
     response = client.post(
-        reverse("telemedicine:toggle-telemedicine", args=[appointment.pk]), {"enabled": "on", "csrfmiddlewaretoken": token}
+        reverse("telemedicine:toggle-telemedicine", args=[appointment.pk]),
+        {"enabled": "on", "csrfmiddlewaretoken": token},
     )
     assert response.status_code == 302
     appointment.refresh_from_db()

@@ -67,8 +67,12 @@ def test_local_use_needs_no_secret_key():
     [
         ({"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": STRONG_KEY}, "True True True"),
         (
-            {"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": STRONG_KEY, "DJANGO_SECURE_COOKIES": "0",
-             "DJANGO_SECURE_SSL_REDIRECT": "0"},
+            {
+                "DJANGO_DEBUG": "0",
+                "DJANGO_SECRET_KEY": STRONG_KEY,
+                "DJANGO_SECURE_COOKIES": "0",
+                "DJANGO_SECURE_SSL_REDIRECT": "0",
+            },
             "False False False",
         ),
     ],
@@ -82,7 +86,10 @@ def test_production_is_secure_unless_make_serve_relaxes_it(env, secure):
     "env,pool",
     [
         ({"DATABASE_URL": "postgres://clinic@db/clinic"}, "{'min_size': 2, 'max_size': 4, 'timeout': 10} 0"),
-        ({"DATABASE_URL": "postgres://clinic@db/clinic", "DATABASE_POOL": "0", "DATABASE_CONN_MAX_AGE": "60"}, "None 60"),
+        (
+            {"DATABASE_URL": "postgres://clinic@db/clinic", "DATABASE_POOL": "0", "DATABASE_CONN_MAX_AGE": "60"},
+            "None 60",
+        ),
         ({"DATABASE_URL": "sqlite:///x.sqlite3"}, "None 0"),
     ],
 )

@@ -8,9 +8,9 @@ import re
 
 import pytest
 from django.test import Client, RequestFactory
-from django_ratelimit.core import get_usage
 from django.urls import reverse
 from django.utils import timezone
+from django_ratelimit.core import get_usage
 from freezegun import freeze_time
 
 from appointments.models import Appointment
@@ -43,10 +43,14 @@ def appointment(make_appointment):
     ],
 )
 @freeze_time(START)
-def test_a_script_hammering_an_endpoint_gets_429_after_the_limit(url_name, method, who, rate, appointment, client_for, request):
+def test_a_script_hammering_an_endpoint_gets_429_after_the_limit(
+    url_name, method, who, rate, appointment, client_for, request
+):
     client = client_for(request.getfixturevalue(who))
     url = reverse(url_name, args=[appointment.pk])
-    statuses = hammer(lambda: getattr(client, method)(url, {"enabled": "on"} if method == "post" else None), limit_of(rate) + 1)
+    statuses = hammer(
+        lambda: getattr(client, method)(url, {"enabled": "on"} if method == "post" else None), limit_of(rate) + 1
+    )
     assert 429 not in statuses[:-1]
     assert statuses[-1] == 429
 
@@ -61,7 +65,9 @@ def test_limits_count_per_user_so_one_users_burst_leaves_others_alone(appointmen
 
 
 @pytest.mark.parametrize("tabs", [1, 3])
-def test_status_cards_polling_across_the_window_opening_never_meet_the_limit(tabs, make_appointment, client_for, patient):
+def test_status_cards_polling_across_the_window_opening_never_meet_the_limit(
+    tabs, make_appointment, client_for, patient
+):
     """Follow the card's own schedule (steady polls plus the boundary poll) across the window opening."""
     appointment = make_appointment(starts_at=START, is_telemedicine=True)
     url = reverse("telemedicine:check-telemedicine-status", args=[appointment.pk])
@@ -116,7 +122,9 @@ def test_probing_ids_is_stopped_after_the_not_found_limit(appointment, client_fo
     client = client_for(other_patient)
     allowed = limit_of(rate_limits.NOT_FOUND)
     # Ids that do not exist and one that is someone else's: all 404 alike.
-    probes = [reverse("telemedicine:appointment-detail-telemedicine", args=[appointment.pk + n]) for n in range(allowed + 1)]
+    probes = [
+        reverse("telemedicine:appointment-detail-telemedicine", args=[appointment.pk + n]) for n in range(allowed + 1)
+    ]
     assert [client.get(url).status_code for url in probes] == [404] * (allowed + 1)
     assert client.get(probes[0]).status_code == 429
     assert client.get(reverse("telemedicine:check-telemedicine-status", args=[appointment.pk])).status_code == 429
@@ -128,7 +136,9 @@ def test_probing_ids_is_stopped_after_the_not_found_limit(appointment, client_fo
 def test_a_participants_own_requests_never_count_as_probes(appointment, client_for, patient):
     client = client_for(patient)
     url = reverse("telemedicine:appointment-detail-telemedicine", args=[appointment.pk])
-    assert hammer(lambda: client.get(url), limit_of(rate_limits.NOT_FOUND) + 5) == [200] * (limit_of(rate_limits.NOT_FOUND) + 5)
+    assert hammer(lambda: client.get(url), limit_of(rate_limits.NOT_FOUND) + 5) == [200] * (
+        limit_of(rate_limits.NOT_FOUND) + 5
+    )
 
 
 @freeze_time(START)
@@ -152,7 +162,9 @@ def login_attempt(username, address):
 
 @freeze_time(START)
 def test_one_address_trying_many_usernames_is_limited(db):
-    statuses = [login_attempt(f"user{n}", "203.0.113.7").status_code for n in range(limit_of(rate_limits.LOGIN_PER_IP) + 1)]
+    statuses = [
+        login_attempt(f"user{n}", "203.0.113.7").status_code for n in range(limit_of(rate_limits.LOGIN_PER_IP) + 1)
+    ]
     assert statuses[:-1] == [200] * limit_of(rate_limits.LOGIN_PER_IP)
     assert statuses[-1] == 429
     # Another address is not affected.

@@ -196,7 +196,9 @@ class TestCallEvents:
 
 class TestWhatIsStored:
     @freeze_time(INSIDE)
-    def test_no_event_or_log_line_contains_the_room_name(self, client_for, visit, doctor, patient, other_patient, caplog):
+    def test_no_event_or_log_line_contains_the_room_name(
+        self, client_for, visit, doctor, patient, other_patient, caplog
+    ):
         caplog.set_level(logging.INFO, logger="telemedicine")
         room_name = visit.get_jitsi_room_name()
         doctor_client, patient_client = client_for(doctor), client_for(patient)
@@ -301,21 +303,33 @@ class TestPatientInRoom:
             ("doctor", AFTER, False),
         ],
     )
-    def test_status_card_tells_only_the_doctor_and_only_while_open(self, client_for, visit, patient, request, who, now, shown):
+    def test_status_card_tells_only_the_doctor_and_only_while_open(
+        self, client_for, visit, patient, request, who, now, shown
+    ):
         AccessEvent.objects.create(user=patient, appointment=visit, action="call-joined")
         with freeze_time(now):
-            html = client_for(request.getfixturevalue(who)).get(url("check-telemedicine-status", visit)).content.decode()
+            html = (
+                client_for(request.getfixturevalue(who)).get(url("check-telemedicine-status", visit)).content.decode()
+            )
         assert ("Patient is in the room" in html) is shown
 
     def test_card_follows_the_patients_reports(self, client_for, visit, doctor, patient):
         with freeze_time(INSIDE):
             doctor_client, patient_client = client_for(doctor), client_for(patient)
-            assert "Patient is in the room" not in doctor_client.get(url("check-telemedicine-status", visit)).content.decode()
+            assert (
+                "Patient is in the room"
+                not in doctor_client.get(url("check-telemedicine-status", visit)).content.decode()
+            )
             patient_client.post(url("call-event", visit), {"event": "joined"})
-            assert "Patient is in the room" in doctor_client.get(url("check-telemedicine-status", visit)).content.decode()
+            assert (
+                "Patient is in the room" in doctor_client.get(url("check-telemedicine-status", visit)).content.decode()
+            )
         with freeze_time(INSIDE + dt.timedelta(minutes=1)):
             patient_client.post(url("call-event", visit), {"event": "left"})
-            assert "Patient is in the room" not in doctor_client.get(url("check-telemedicine-status", visit)).content.decode()
+            assert (
+                "Patient is in the room"
+                not in doctor_client.get(url("check-telemedicine-status", visit)).content.decode()
+            )
 
 
 class TestPollQueryCounts:

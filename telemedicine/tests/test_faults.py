@@ -70,11 +70,14 @@ def test_a_deleted_appointment_tells_the_card_and_stops_its_polling(appointment,
     client = logged_in(patient)
     url = reverse("telemedicine:check-telemedicine-status", args=[appointment.pk])
     first = client.get(url, **HTMX)
-    assert first.status_code == 200 and "hx-trigger" in first.content.decode()
+    assert first.status_code == 200
+    assert "hx-trigger" in first.content.decode()
     Appointment.objects.filter(pk=appointment.pk).delete()
     gone = client.get(url, **HTMX)
     body = gone.content.decode()
     assert gone.status_code == 404  # swapped in: base.html's htmx config swaps 404s
-    assert 'data-phase="gone"' in body and 'id="status-card"' in body
+    assert 'data-phase="gone"' in body
+    assert 'id="status-card"' in body
     assert "This appointment is no longer available" in body
-    assert "hx-trigger" not in body and "hx-get" not in body
+    assert "hx-trigger" not in body
+    assert "hx-get" not in body

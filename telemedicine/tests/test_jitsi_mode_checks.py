@@ -1,4 +1,7 @@
-"""`manage.py check` for the Jitsi modes: a missing or malformed secret is an error that says what is wrong, never what the secret is."""
+"""
+`manage.py check` for the Jitsi modes: a missing or malformed secret is an error that
+says what is wrong, never what the secret is.
+"""
 
 import os
 
@@ -48,13 +51,23 @@ def errors_for(**values):
         return check_jitsi_mode(None)
 
 
-SELF_HOSTED = {"JITSI_MODE": "self_hosted", "JITSI_DOMAIN": "video.clinic.example", "JITSI_APP_ID": "clinic",
-               "JITSI_APP_SECRET": SECRET, "JITSI_APP_SECRET_FILE": ""}
+SELF_HOSTED = {
+    "JITSI_MODE": "self_hosted",
+    "JITSI_DOMAIN": "video.clinic.example",
+    "JITSI_APP_ID": "clinic",
+    "JITSI_APP_SECRET": SECRET,
+    "JITSI_APP_SECRET_FILE": "",
+}
 
 
 def jaas(key_files, key="good", **values):
-    return {"JITSI_MODE": "jaas", "JAAS_APP_ID": TENANT, "JAAS_KID": KID,
-            "JAAS_PRIVATE_KEY_PATH": key_files.get(key, key), "JAAS_FEATURES": []} | values
+    return {
+        "JITSI_MODE": "jaas",
+        "JAAS_APP_ID": TENANT,
+        "JAAS_KID": KID,
+        "JAAS_PRIVATE_KEY_PATH": key_files.get(key, key),
+        "JAAS_FEATURES": [],
+    } | values
 
 
 @pytest.mark.parametrize("mode", ["public", "self_hosted", "jaas"])
@@ -73,8 +86,11 @@ def test_self_hosted_secret_may_come_from_a_file(key_files):
         ({"JITSI_MODE": "selfhosted"}, "telemedicine.E010", "must be one of public, self_hosted, jaas"),
         (SELF_HOSTED | {"JITSI_APP_ID": ""}, "telemedicine.E011", "JITSI_APP_ID is not set"),
         (SELF_HOSTED | {"JITSI_APP_SECRET": ""}, "telemedicine.E012", "is not set"),
-        (SELF_HOSTED | {"JITSI_APP_SECRET": "", "JITSI_APP_SECRET_FILE": "/nonexistent/jitsi-secret"},
-         "telemedicine.E012", "cannot be read"),
+        (
+            SELF_HOSTED | {"JITSI_APP_SECRET": "", "JITSI_APP_SECRET_FILE": "/nonexistent/jitsi-secret"},
+            "telemedicine.E012",
+            "cannot be read",
+        ),
         (SELF_HOSTED | {"JITSI_APP_SECRET": "tooshort-secret-31-characters!!"}, "telemedicine.E013", "too short"),
         (SELF_HOSTED | {"JITSI_DOMAIN": None}, "telemedicine.E014", "still meet.jit.si"),
     ],
@@ -91,8 +107,11 @@ def test_self_hosted_problems_are_reported(values, expected_id, says):
         ({"JAAS_APP_ID": ""}, "telemedicine.E015", "not set"),
         ({"JAAS_APP_ID": "my-clinic", "JAAS_KID": "my-clinic/4f4910"}, "telemedicine.E015", "not a JaaS tenant"),
         ({"JAAS_KID": ""}, "telemedicine.E016", "JAAS_KID is not set"),
-        ({"JAAS_KID": "vpaas-magic-cookie-00000000000000000000000000000000/4f4910"}, "telemedicine.E016",
-         "does not belong"),
+        (
+            {"JAAS_KID": "vpaas-magic-cookie-00000000000000000000000000000000/4f4910"},
+            "telemedicine.E016",
+            "does not belong",
+        ),
         ({"JAAS_PRIVATE_KEY_PATH": ""}, "telemedicine.E017", "JAAS_PRIVATE_KEY_PATH is not set"),
         ({"JAAS_PRIVATE_KEY_PATH": "missing"}, "telemedicine.E017", "cannot be read"),
         ({"JAAS_PRIVATE_KEY_PATH": "garbage"}, "telemedicine.E017", "unencrypted PEM private key"),
@@ -117,7 +136,8 @@ def test_messages_never_contain_a_secret_or_key(key_files):
     text = " ".join(f"{error.msg} {error.hint}" for error in messages)
     assert len(messages) == 2
     assert short_secret not in text
-    assert "not a key" not in text and "BEGIN" not in text
+    assert "not a key" not in text
+    assert "BEGIN" not in text
 
 
 def test_manage_py_check_fails_for_a_broken_mode(key_files):

@@ -37,7 +37,8 @@ def data_queries(captured: CaptureQueriesContext) -> list[str]:
 
 def poll(client, url):
     response = client.get(url, HTTP_HX_REQUEST="true")
-    assert response.status_code == 200 and b'id="status-card"' in response.content
+    assert response.status_code == 200
+    assert b'id="status-card"' in response.content
     return response
 
 

@@ -49,9 +49,7 @@ def rsa_key_files(tmp_path_factory):
     folder = tmp_path_factory.mktemp("jaas")
     private_path = folder / "jaas-private.pem"
     private_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     public_pem = key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -149,8 +147,12 @@ def test_jaas_token_carries_every_claim_jaas_documents(jaas, rsa_key_files, vide
         "exp": ts(CLOSES) + 1,
         "context": {
             "user": {"id": str(user.pk), "name": user.get_full_name(), "moderator": moderator},
-            "features": {"recording": "false", "livestreaming": "false", "transcription": "false",
-                         "outbound-call": "false"},
+            "features": {
+                "recording": "false",
+                "livestreaming": "false",
+                "transcription": "false",
+                "outbound-call": "false",
+            },
         },
     }
 
@@ -158,13 +160,22 @@ def test_jaas_token_carries_every_claim_jaas_documents(jaas, rsa_key_files, vide
 @pytest.mark.parametrize(
     "enabled,who,expected",
     [
-        (["recording"], "doctor", {"recording": "true", "livestreaming": "false", "transcription": "false",
-                                   "outbound-call": "false"}),
-        (["transcription", "outbound-call"], "doctor", {"recording": "false", "livestreaming": "false",
-                                                         "transcription": "true", "outbound-call": "true"}),
+        (
+            ["recording"],
+            "doctor",
+            {"recording": "true", "livestreaming": "false", "transcription": "false", "outbound-call": "false"},
+        ),
+        (
+            ["transcription", "outbound-call"],
+            "doctor",
+            {"recording": "false", "livestreaming": "false", "transcription": "true", "outbound-call": "true"},
+        ),
         # The patient is never granted a feature, whatever the clinic enabled.
-        (["recording", "livestreaming", "transcription", "outbound-call"], "patient",
-         {"recording": "false", "livestreaming": "false", "transcription": "false", "outbound-call": "false"}),
+        (
+            ["recording", "livestreaming", "transcription", "outbound-call"],
+            "patient",
+            {"recording": "false", "livestreaming": "false", "transcription": "false", "outbound-call": "false"},
+        ),
     ],
 )
 def test_jaas_features_are_off_unless_enabled_and_only_for_the_doctor(
@@ -181,7 +192,8 @@ def test_public_mode_mints_no_token(video_visit, doctor):
         assert room_token(video_visit, doctor, START) is None
         options = room_options(video_visit, doctor, START)
     assert "jwt" not in options["options"]
-    assert options["enableLobby"] is False and options["canEndForAll"] is False
+    assert options["enableLobby"] is False
+    assert options["canEndForAll"] is False
 
 
 def test_self_hosted_secret_can_come_from_a_file(video_visit, doctor, tmp_path):
@@ -250,7 +262,9 @@ def test_only_the_doctor_runs_the_lobby_and_ends_the_visit(
         (CLOSES, CLOSES + SECOND, False),
     ],
 )
-def test_token_is_valid_exactly_while_the_window_is_open(self_hosted, video_visit, patient, minted_at, checked_at, valid):
+def test_token_is_valid_exactly_while_the_window_is_open(
+    self_hosted, video_visit, patient, minted_at, checked_at, valid
+):
     with freeze_time(minted_at):
         token = room_token(video_visit, patient, minted_at)
     with freeze_time(checked_at):
@@ -298,8 +312,7 @@ def test_tampered_self_hosted_token_fails_verification(self_hosted, video_visit,
         with pytest.raises(jwt.InvalidSignatureError):
             decode_self_hosted(_flip_payload(token))
         with pytest.raises(jwt.InvalidSignatureError):
-            jwt.decode(token, "another-secret-of-sufficient-length-0123456789", algorithms=["HS256"],
-                       audience=APP_ID)
+            jwt.decode(token, "another-secret-of-sufficient-length-0123456789", algorithms=["HS256"], audience=APP_ID)
 
 
 def test_tampered_jaas_token_fails_verification(jaas, rsa_key_files, video_visit, patient):
@@ -359,7 +372,9 @@ def test_a_token_appears_only_on_the_assigned_persons_own_room_page_inside_the_w
     caplog.set_level(logging.DEBUG)
     with freeze_time(moment):
         client = client_for(user)  # the session must be fresh at the frozen instant
-        responses = {name: client.get(url, **extra) for name, (url, extra) in _pages(appointment, strangers_visit).items()}
+        responses = {
+            name: client.get(url, **extra) for name, (url, extra) in _pages(appointment, strangers_visit).items()
+        }
         own_token = room_token(appointment, user, moment) if participant and inside else None
     for name, response in responses.items():
         body = response.content.decode()
@@ -420,6 +435,8 @@ def test_a_broken_token_setup_is_a_plain_503_not_a_traceback(video_visit, patien
         response = client_for(patient).get(reverse("telemedicine:jitsi-room", args=[video_visit.pk]))
     html = response.content.decode()
     assert response.status_code == 503
-    assert "video service is not set up correctly" in html and "call the clinic" in html
-    assert "jitsi-options" not in html and "Traceback" not in html
+    assert "video service is not set up correctly" in html
+    assert "call the clinic" in html
+    assert "jitsi-options" not in html
+    assert "Traceback" not in html
     assert any("room tokens cannot be made" in record.getMessage() for record in caplog.records)

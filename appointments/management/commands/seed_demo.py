@@ -79,8 +79,9 @@ class Command(BaseCommand):
             )
 
         self.stdout.write(self.style.SUCCESS(f"Demo clinic ready ({len(plan)} appointments, times relative to now)."))
-        self.stdout.write("Log in at http://127.0.0.1:8000/login/ with any of these (password for all: "
-                          f"{DEMO_PASSWORD}):")
-        for username, first, last, group, is_staff in PEOPLE:
+        self.stdout.write(
+            f"Log in at http://127.0.0.1:8000/login/ with any of these (password for all: {DEMO_PASSWORD}):"
+        )
+        for username, first, last, group, _is_staff in PEOPLE:
             role = group or ("administrator" if username == "admin" else "clinic staff")
             self.stdout.write(f"  {username:<10} {first} {last} ({role})")
