@@ -35,7 +35,7 @@ from .tokens import TokenConfigurationError
 
 logger = logging.getLogger("telemedicine")
 
-DETAIL_TEMPLATE = "appointments/appointment_detail_telemedicine.html"
+DETAIL_TEMPLATE = "telemedicine/appointment_detail.html"
 ROOM_TEMPLATE = "telemedicine/jitsi_room.html"
 VIDEO_SERVICE_MISCONFIGURED = {
     "title": "The video service is not available",
