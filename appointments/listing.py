@@ -2,13 +2,14 @@
 The rows of an appointment list (the dashboard), made in Python so that the template
 only places strings.
 
-Each template variable costs a few microseconds, but reverse(), a localised date or
-time, an integer (localised too) and a model method reached through the template
-engine cost 15 to 65 µs each: rows of Appointment instances took half a millisecond
-apiece, and a doctor's busy day of 206 rows over 100 ms of CPU (`make bench`, README
-"Performance"). Django's admin builds its change-list rows in Python for the same
-reason (contrib.admin.templatetags.admin_list). Measured in-process on a doctor's
-206 rows: 18 ms to render them as dataclasses, 8 ms as dicts, against 56 ms before.
+Each template variable is cheap, but reverse(), a localised date or time, an integer
+(localised too) and a model method reached through the template engine are not: rows of
+Appointment instances rendered by the engine cost a large multiple of rows of strings
+(docs/performance.md has the measurements). Django's admin builds its change-list rows
+in Python for the same reason (contrib.admin.templatetags.admin_list).
+
+Other apps add columns by name (add_column): telemedicine adds "video", the live badge
+of each visit, so that the clinic's lists do not depend on the video-visit app.
 """
 
 from collections.abc import Callable, Iterable
@@ -17,9 +18,6 @@ from typing import TypedDict
 
 from django.urls import reverse
 from django.utils.formats import date_format
-
-from telemedicine.access import Phase, call_phase
-from telemedicine.status import BADGES
 
 from .models import Appointment
 from .roles import display_name
@@ -38,9 +36,21 @@ class AppointmentRow(TypedDict):
     when: str
     people: str  # the other person, or "doctor · patient" for staff
     status: str
-    phase: Phase
-    badge: str
-    badge_class: str
+    # What other apps add, by column name: {"video": {"phase": ..., "badge": ..., ...}}.
+    columns: dict[str, dict[str, str]]
+
+
+# A column's cells: (appointment, now) -> the strings its template shows.
+ColumnCells = Callable[[Appointment, datetime], dict[str, str]]
+_columns: dict[str, ColumnCells] = {}
+
+
+def add_column(name: str, cells: ColumnCells) -> None:
+    """
+    Give every appointment list a column `name`, filled by `cells` for each row. Called
+    from an app's AppConfig.ready(); the list's template shows row.columns.<name>.
+    """
+    _columns[name] = cells
 
 
 def detail_url_maker() -> Callable[[int], str]:
@@ -53,10 +63,11 @@ def appointment_rows(
     appointments: Iterable[Appointment], role: str, now: datetime, *, show_date: bool = True
 ) -> list[AppointmentRow]:
     """
-    The rows `role` sees at `now` (for the video badges). The appointments come from
-    Appointment.objects.for_listing() with the people `role` sees.
+    The rows `role` sees at `now` (which the added columns may depend on). The
+    appointments come from Appointment.objects.for_listing() with the people `role` sees.
     """
     detail_url = detail_url_maker()
+    columns = list(_columns.items())
     rows = []
     for appointment in appointments:
         when = f"{appointment.time:%H:%M}"
@@ -68,8 +79,6 @@ def appointment_rows(
             people = display_name(appointment.doctor)
         else:
             people = f"{display_name(appointment.doctor)} · {display_name(appointment.patient)}"
-        phase = call_phase(appointment, now)
-        badge, badge_class = BADGES[phase]
         rows.append(
             AppointmentRow(
                 pk=str(appointment.pk),
@@ -77,9 +86,7 @@ def appointment_rows(
                 when=when,
                 people=people,
                 status=appointment.get_status_display(),
-                phase=phase,
-                badge=badge,
-                badge_class=badge_class,
+                columns={name: cells(appointment, now) for name, cells in columns},
             )
         )
     return rows

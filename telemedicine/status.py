@@ -44,6 +44,16 @@ BADGES = {
 }
 
 
+def video_column(appointment: Appointment, now: datetime) -> dict[str, str]:
+    """
+    The "video" column of the clinic's appointment lists (appointments.listing.add_column):
+    the same badge as the status card at `now`.
+    """
+    phase = call_phase(appointment, now)
+    badge, badge_class = BADGES[phase]
+    return {"phase": phase.value, "badge": badge, "badge_class": badge_class}
+
+
 def wait_text(seconds: float) -> str:
     """'less than a minute', '7 min', '2 h 5 min', '3 days': rounded up, never 'in 0 min'."""
     if seconds < 60:

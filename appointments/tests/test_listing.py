@@ -6,7 +6,6 @@ from django.urls import clear_script_prefix, set_script_prefix
 from appointments.clinic_time import clinic_datetime
 from appointments.listing import DOCTOR, PATIENT, STAFF, appointment_rows, detail_url_maker
 from appointments.models import Appointment
-from telemedicine.access import Phase
 
 DAY = dt.date(2030, 1, 15)
 NOW = clinic_datetime(DAY, dt.time(10, 55))
@@ -63,37 +62,13 @@ def test_when_is_the_time_with_the_date_where_asked(appointment, show_date, when
     assert rows(PATIENT, show_date=show_date)[0]["when"] == when
 
 
-@pytest.mark.parametrize(
-    "changes,phase,badge",
-    [
-        ({}, Phase.OPEN, "Open"),
-        ({"is_telemedicine": False}, Phase.IN_PERSON, "Video visit off"),
-        ({"status": Appointment.Status.CANCELLED}, Phase.CANCELLED, "Cancelled"),
-    ],
-)
-def test_the_badge_is_the_status_cards_at_that_moment(appointment, changes, phase, badge):
-    Appointment.objects.filter(pk=appointment.pk).update(**changes)
+def test_other_apps_add_columns_by_name(appointment, monkeypatch):
+    from appointments import listing
+
+    monkeypatch.setattr(listing, "_columns", {})
+    listing.add_column("weekday", lambda appointment, now: {"day": f"{appointment.date:%A}", "at": f"{now:%H:%M}"})
     [row] = rows(DOCTOR)
-    assert (row["phase"], row["badge"], row["status"], row["pk"]) == (
-        phase,
-        badge,
-        Appointment.objects.get().get_status_display(),
-        str(appointment.pk),
-    )
-
-
-@pytest.mark.parametrize(
-    "now,phase",
-    [
-        (clinic_datetime(DAY, dt.time(10, 49, 59)), Phase.WAITING),
-        (clinic_datetime(DAY, dt.time(10, 50)), Phase.OPEN),
-        (clinic_datetime(DAY, dt.time(11, 30)), Phase.OPEN),
-        (clinic_datetime(DAY, dt.time(11, 30, 0, 1)), Phase.ENDED),
-    ],
-)
-def test_the_badge_is_taken_at_the_moment_given(appointment, now, phase):
-    [row] = appointment_rows(Appointment.objects.for_listing("patient"), DOCTOR, now)
-    assert row["phase"] is phase
+    assert row["columns"] == {"weekday": {"day": "Tuesday", "at": "10:55"}}
 
 
 def test_listing_reads_nothing_it_was_not_given(appointment, django_assert_num_queries):
