@@ -41,6 +41,8 @@ redis:
 		exit 1; \
 	fi
 
+# The demo's emails and printed logins point at the address it serves on.
+run: export SITE_URL ?= http://$(HOST):$(PORT)
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo

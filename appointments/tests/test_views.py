@@ -192,3 +192,64 @@ def test_seed_demo_covers_every_state_and_is_idempotent(db, capsys, django_user_
 def test_home_sends_people_where_they_belong(client, client_for, patient):
     assert client.get("/")["Location"] == reverse("login")
     assert client_for(patient).get("/")["Location"] == reverse("appointments:dashboard")
+
+
+@freeze_time(NOW)
+def test_seed_demo_prints_the_address_the_demo_is_served_on(db, capsys, settings):
+    settings.SITE_URL = "http://127.0.0.1:8123"
+    call_command("seed_demo")
+    assert "Log in at http://127.0.0.1:8123/login/" in capsys.readouterr().out
+
+
+class TestClinicSchedule:
+    """Staff see the whole clinic's schedule, a page at a time, and the refresh keeps their page."""
+
+    @pytest.fixture
+    def busy_clinic(self, make_appointment):
+        from appointments.views import UPCOMING_PAGE_SIZE
+
+        start = dt.datetime(2030, 1, 20, 8, 0)
+        return [
+            make_appointment(
+                date=(start + dt.timedelta(minutes=15 * i)).date(), time=(start + dt.timedelta(minutes=15 * i)).time()
+            )
+            for i in range(UPCOMING_PAGE_SIZE + 3)
+        ]
+
+    @freeze_time(NOW)
+    def test_the_schedule_has_page_links(self, client_for, staff, busy_clinic):
+        html = client_for(staff).get(reverse("appointments:dashboard")).content.decode()
+        assert 'aria-label="Clinic schedule pages"' in html
+        assert 'href="?clinic_page=2"' in html
+        assert "Page 1 of 2" in html
+
+    @freeze_time(NOW)
+    def test_the_refresh_asks_for_the_page_being_read(self, client_for, staff, busy_clinic):
+        html = client_for(staff).get(reverse("appointments:dashboard"), {"clinic_page": 2}).content.decode()
+        assert f'hx-get="{reverse("appointments:dashboard")}?clinic_page=2"' in html
+        assert "Page 2 of 2" in html
+        assert 'href="?clinic_page=1"' in html
+
+    @freeze_time(NOW)
+    def test_the_other_list_keeps_its_page(self, client_for, staff, busy_clinic):
+        html = client_for(staff).get(reverse("appointments:dashboard"), {"clinic_page": 2, "page": 1}).content.decode()
+        assert 'href="?clinic_page=1&amp;page=1"' in html
+
+    @freeze_time(NOW)
+    def test_an_empty_schedule_says_nothing_is_scheduled(self, client_for, staff):
+        html = client_for(staff).get(reverse("appointments:dashboard")).content.decode()
+        assert 'id="clinic-heading"' in html
+        assert "Nothing scheduled." in html
+
+
+def test_the_favicon_is_served_at_the_root(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response["Content-Type"] in {"image/x-icon", "image/vnd.microsoft.icon"}
+    assert b"".join(response.streaming_content).startswith(b"\x00\x00\x01\x00")  # an ICO header
+
+
+@pytest.mark.parametrize("url_name", ["login", "appointments:dashboard"])
+def test_pages_link_their_icon(client_for, patient, url_name):
+    html = client_for(patient).get(reverse(url_name), follow=True).content.decode()
+    assert 'rel="icon" href="/static/favicon.svg"' in html

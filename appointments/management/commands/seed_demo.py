@@ -7,10 +7,12 @@ refreshes the demo appointments instead of piling up new ones.
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.urls import reverse
 
 from appointments.clinic_time import clinic_now
 from appointments.models import Appointment
@@ -80,7 +82,7 @@ class Command(BaseCommand):
 
         self.stdout.write(self.style.SUCCESS(f"Demo clinic ready ({len(plan)} appointments, times relative to now)."))
         self.stdout.write(
-            f"Log in at http://127.0.0.1:8000/login/ with any of these (password for all: {DEMO_PASSWORD}):"
+            f"Log in at {settings.SITE_URL}{reverse('login')} with any of these (password for all: {DEMO_PASSWORD}):"
         )
         for username, first, last, group, _is_staff in PEOPLE:
             role = group or ("administrator" if username == "admin" else "clinic staff")
