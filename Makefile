@@ -73,7 +73,7 @@ test-postgres: install browser redis
 	echo "Running the suite on PostgreSQL ($$url)"; \
 	DATABASE_URL="$$url" $(PY) -m pytest $(PYTEST_ARGS)
 
-# The performance budget (README "Performance"): gunicorn + wrk, a few minutes. Not part of `make test`.
+# The performance budget (docs/performance.md): gunicorn + wrk, a few minutes. Not part of `make test`.
 bench: install
 	$(PY) -m bench
 

@@ -3,8 +3,7 @@ Who is making a request, without a database query on every request.
 
 Django's ModelBackend loads the logged-in user from the database for each request:
 for a waiting patient's status card, every 10 s, that was one of its two queries and
-most of what any logged-in request costs (`make bench`: a logged-in do-nothing view
-did 28% of the throughput of an anonymous one). CachedModelBackend keeps the user in
+most of what any logged-in request costs (docs/performance.md). CachedModelBackend keeps the user in
 the cache (Redis in production, shared by every instance) and goes to the database
 on a miss.
 

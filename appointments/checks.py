@@ -16,7 +16,7 @@ def check_cache_is_shared(app_configs, **kwargs):
                 "Set REDIS_URL so that every worker and instance shares the rate-limit counters, "
                 "the sessions and the cached logged-in users; otherwise each process counts on its "
                 "own, and a deactivated user keeps a copy in the other processes for up to 5 "
-                "minutes (README 'Deploying')."
+                "minutes (docs/deploying.md)."
             ),
             id="appointments.W001",
         )

@@ -1,5 +1,5 @@
 """
-`make bench`: the performance budget of README "Performance", measured.
+`make bench`: the performance budget of docs/performance.md, measured.
 
 1. A database: a throwaway PostgreSQL cluster on loopback (ops/local_postgres.sh, with
    pg_stat_statements so queries are also counted on the server side), or a SQLite file
@@ -175,7 +175,7 @@ def production_environment(database_url: str, redis_url: str) -> dict:
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_BENCH": "1",
-        # Plain http on loopback, as `make serve` (README "Deploying" for the real thing).
+        # Plain http on loopback, as `make serve` (docs/deploying.md for the real thing).
         "DJANGO_SECURE_SSL_REDIRECT": "0",
         "DJANGO_SECURE_COOKIES": "0",
         "DJANGO_HSTS_SECONDS": "0",

@@ -4,7 +4,7 @@
 #
 # Plain http on loopback needs two relaxations, both explicit and both off by default:
 # DJANGO_SECURE_SSL_REDIRECT=0 and DJANGO_SECURE_COOKIES=0 (and no HSTS). A real
-# deployment sits behind TLS and sets none of them (README "Deploying").
+# deployment sits behind TLS and sets none of them (docs/deploying.md).
 # Without DJANGO_SECRET_KEY, a random key is generated once into .serve-secret-key
 # (git-ignored, mode 600) so sessions survive a restart.
 set -euo pipefail

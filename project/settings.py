@@ -1,7 +1,7 @@
 """
 Settings for the clinic. One module for every environment: each value that
 differs between a laptop and production is read from the environment, with a
-default that is safe for local use. README's "Configuration" lists them all.
+default that is safe for local use. docs/configuration.md lists them all.
 """
 
 import os
@@ -89,7 +89,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Pages and partials gzipped (static files come precompressed from whitenoise, above):
-    # a busy doctor's dashboard, refreshed every 30 s, is 71 KB of HTML and 5.6 KB gzipped.
+    # a busy doctor's dashboard, refreshed every 30 s, shrinks to a tenth (docs/performance.md).
     # Django pads each answer with random bytes against BREACH ("Heal The Breach").
     "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -141,7 +141,7 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_POOL", True):
     # psycopg 3's pool, one per gunicorn worker process, shared by its threads: a request
-    # borrows an open connection instead of paying PostgreSQL's ~2 ms connection set-up.
+    # borrows an open connection instead of paying PostgreSQL's connection set-up.
     # Django refuses a pool together with persistent connections (CONN_MAX_AGE > 0): the
     # pool is the persistence. DATABASE_POOL=0 falls back to DATABASE_CONN_MAX_AGE (e.g.
     # behind PgBouncer in transaction mode, which pools for every instance at once).
@@ -170,7 +170,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     # django-redis rather than Django's own RedisCache: it keeps one client per process
-    # (Django's builds a new redis.Redis, ~0.2 ms of CPU, for every command), increments
+    # (Django's builds a new redis.Redis for every command), increments
     # in one round trip (a Lua script, where Django's does EXISTS then INCR), and is the
     # Redis cache django-ratelimit supports. A status poll makes several cache calls.
     CACHES: dict[str, dict[str, Any]] = {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": REDIS_URL}}
@@ -190,7 +190,7 @@ RATELIMIT_IP_META_KEY = "project.rate_limits.client_address"
 SILENCED_SYSTEM_CHECKS = []
 if not REDIS_URL:
     # LocMemCache keeps per-process counters: right for one local process; production runs
-    # several workers and must set REDIS_URL so they share one count (README "Security"),
+    # several workers and must set REDIS_URL so they share one count (docs/security.md),
     # which `check --deploy` says (appointments.W001) instead of django-ratelimit's E003/W001.
     SILENCED_SYSTEM_CHECKS += ["django_ratelimit.E003", "django_ratelimit.W001"]
 
@@ -265,7 +265,7 @@ STORAGES = {
 WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 WHITENOISE_USE_FINDERS = DEBUG
 # Locally, look static files up on request instead of indexing them all whenever the
-# middleware starts (each test client starts it: ~0.5 s apiece). Production indexes once.
+# middleware starts (each test client starts it). Production indexes once.
 WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- Security headers -------------------------------------------------------------
@@ -316,7 +316,7 @@ TELEMEDICINE_SETTINGS = {
     "STATUS_POLL_INTERVAL": env_int("STATUS_POLL_INTERVAL", 10),
     # Which Jitsi the rooms run on: "public" (JITSI_DOMAIN, no tokens), "self_hosted" (your
     # Jitsi with Prosody token auth, HS256) or "jaas" (8x8 Jitsi as a Service, RS256).
-    # README "Choosing a Jitsi server" explains each. Secrets come from the environment only.
+    # docs/jitsi.md explains each. Secrets come from the environment only.
     "JITSI_MODE": os.environ.get("JITSI_MODE", "public"),
     # self_hosted: Prosody's app_id and app_secret (or a file holding the secret).
     "JITSI_APP_ID": os.environ.get("JITSI_APP_ID", ""),

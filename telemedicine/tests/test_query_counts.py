@@ -1,6 +1,6 @@
 """
 The status card is the hot path: every waiting patient asks every STATUS_POLL_INTERVAL.
-Its query budget is pinned here (README "Performance": at most 4 per poll).
+Its query budget is pinned here (docs/performance.md: at most 4 per poll).
 
 What a poll costs, with the session and the user already in the cache (as after the
 first poll, appointments/auth_backends.py): the appointment. The doctor's card adds
@@ -97,7 +97,7 @@ def test_status_poll_queries_do_not_grow_with_the_clinic(request, client_for, ma
 
 
 def test_status_poll_response_stays_small(client_for, patient, video_visit):
-    # README "Performance": at most 1.5 KB per poll (the body; headers come on top).
+    # docs/performance.md: at most 1.5 KB per poll (the body; headers come on top).
     with freeze_time(WAITING):
         response = poll(client_for(patient), url("check-telemedicine-status", video_visit))
     assert len(response.content) <= 1536
