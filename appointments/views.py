@@ -15,6 +15,7 @@ from .forms import AppointmentForm
 from .listing import DOCTOR, PATIENT, STAFF, appointment_rows
 from .models import Appointment
 from .roles import can_close, can_manage_any, can_schedule, is_doctor
+from .signals import Change, announce
 
 DASHBOARD_TEMPLATE = "appointments/dashboard.html"
 UPCOMING_PAGE_SIZE = 50
@@ -71,6 +72,7 @@ def schedule(request: HtmxHttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             appointment = form.save()
+            announce(appointment, Change.SCHEDULED, actor=request.user, request=request)
         messages.success(request, f"Appointment scheduled for {appointment.date:%d %b %Y} at {appointment.time:%H:%M}.")
         return redirect(appointment if request.user.pk == appointment.doctor_id else "appointments:dashboard")
     return render(request, "appointments/schedule.html", {"form": form}, status=400 if form.is_bound else 200)
@@ -80,7 +82,12 @@ def _close(request: HtmxHttpRequest, appointment_id: int, status: str, done_mess
     appointment = get_object_or_404(Appointment, pk=appointment_id)
     if not can_close(request.user, appointment):
         raise Http404("No such appointment for this user.")
-    if appointment.close(status):
+    with transaction.atomic():
+        closed = appointment.close(status)
+        if closed:
+            change = Change.CANCELLED if status == Appointment.Status.CANCELLED else Change.COMPLETED
+            announce(appointment, change, actor=request.user, request=request)
+    if closed:
         messages.success(request, done_message)
     else:
         messages.error(request, f"This appointment was already {appointment.get_status_display().lower()}.")

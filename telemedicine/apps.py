@@ -7,9 +7,13 @@ class TelemedicineConfig(AppConfig):
 
     def ready(self):
         from appointments.listing import add_column
+        from appointments.signals import appointment_changed
 
         from . import checks  # noqa: F401  (registers the system checks)
+        from .audit import record_appointment_change
         from .status import video_column
 
         # The dashboard asks for its video column by name; this app fills it.
         add_column("video", video_column)
+        # Every change of an appointment, wherever it is made, goes into the audit trail.
+        appointment_changed.connect(record_appointment_change, dispatch_uid="audit-appointment-changes")

@@ -10,7 +10,7 @@ import logging
 from axes.helpers import get_client_ip_address
 
 from .access import CallReport
-from .models import USER_AGENT_MAX_LENGTH, AccessEvent
+from .models import DETAIL_MAX_LENGTH, USER_AGENT_MAX_LENGTH, AccessEvent
 
 logger = logging.getLogger("telemedicine")
 
@@ -34,15 +34,18 @@ def user_agent(request) -> str:
     return request.headers.get("user-agent", "")[:USER_AGENT_MAX_LENGTH]
 
 
-def _write(request, appointment_id, action, reason="") -> AccessEvent:
-    user = request.user if request.user.is_authenticated else None
+def _write(request, appointment_id, action, reason="", *, user=None, detail="") -> AccessEvent:
+    """One row; `request` gives who, from where and with what, or is None for the system's own acts."""
+    if request is not None and user is None and request.user.is_authenticated:
+        user = request.user
     return AccessEvent.objects.create(
         user=user,
         appointment_id=appointment_id,
         action=action,
         reason=reason,
-        ip_address=client_ip(request),
-        user_agent=user_agent(request),
+        ip_address=client_ip(request) if request is not None else None,
+        user_agent=user_agent(request) if request is not None else "",
+        detail=detail[:DETAIL_MAX_LENGTH],
     )
 
 
@@ -94,3 +97,25 @@ def patient_in_room(appointment) -> bool:
         .first()
     )
     return latest == AccessEvent.Action.CALL_JOINED
+
+
+def change_detail(fields: dict) -> str:
+    """ "date: 2030-01-15 -> 2030-01-16; doctor: #3 -> #4": plain values only, in a stable order."""
+    return "; ".join(f"{name}: {old} -> {new}" for name, (old, new) in sorted(fields.items()))
+
+
+def record_appointment_change(sender, appointment, change, actor=None, request=None, fields=None, **kwargs) -> None:
+    """
+    Receiver of appointments.signals.appointment_changed (connected in TelemedicineConfig.ready):
+    runs inside the change's transaction, so a change is never kept without its record.
+    """
+    user = actor if actor is not None and actor.is_authenticated else None
+    logger.info("appointment %s appointment=%s user=%s", change, appointment.pk, user.pk if user else None)
+    _write(
+        request,
+        appointment.pk,
+        AccessEvent.Action.APPOINTMENT_CHANGED,
+        str(change),
+        user=user,
+        detail=change_detail(fields or {}),
+    )

@@ -11,12 +11,15 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from appointments.signals import Change
+
 from .access import Refusal
 
 # Everything else about a refusal (e.g. the toggle of someone who is not the doctor).
 NOT_ASSIGNED_DOCTOR = "not-assigned-doctor"
 
 USER_AGENT_MAX_LENGTH = 255
+DETAIL_MAX_LENGTH = 255
 
 
 class AppendOnlyError(Exception):
@@ -55,9 +58,13 @@ class AccessEvent(models.Model):
         TELEMEDICINE_OFF = "telemedicine-off", "Video visit switched off"
         CALL_JOINED = "call-joined", "Joined the call"
         CALL_LEFT = "call-left", "Left the call"
+        # Scheduled, rescheduled, cancelled... anywhere, the admin included (appointments.signals).
+        APPOINTMENT_CHANGED = "appointment-changed", "Appointment changed"
 
-    REASON_CHOICES = [(refusal.value, refusal.value) for refusal in Refusal] + [
-        (NOT_ASSIGNED_DOCTOR, NOT_ASSIGNED_DOCTOR)
+    REASON_CHOICES = [
+        *((refusal.value, refusal.value) for refusal in Refusal),
+        (NOT_ASSIGNED_DOCTOR, NOT_ASSIGNED_DOCTOR),
+        *((change.value, change.value) for change in Change),
     ]
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
@@ -84,6 +91,8 @@ class AccessEvent(models.Model):
     reason = models.CharField(max_length=32, choices=REASON_CHOICES, blank=True, editable=False)
     ip_address = models.GenericIPAddressField("IP address", null=True, blank=True, editable=False)
     user_agent = models.CharField(max_length=USER_AGENT_MAX_LENGTH, blank=True, editable=False)
+    # What changed, as ids, dates, times and codes ("time: 10:00 -> 11:30"): never a name or a reason.
+    detail = models.CharField(max_length=DETAIL_MAX_LENGTH, blank=True, editable=False)
 
     objects = AccessEventQuerySet.as_manager()
 

@@ -353,3 +353,51 @@ class TestPollQueryCounts:
         assert response.status_code == 200
         statements = [q["sql"] for q in captured.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
         assert [re.search(r'(?:FROM|UPDATE) "(\w+)"', sql).group(1) for sql in statements] == tables
+
+
+class TestAppointmentChanges:
+    """Scheduling, cancelling and completing are recorded with who, what and from where."""
+
+    def test_scheduling_is_recorded(self, client_for, doctor, patient):
+        client_for(doctor).post(
+            "/appointments/new/",
+            {"patient": patient.pk, "date": "2030-01-20", "time": "14:30", "description": "Private"},
+            **BROWSER,
+        )
+        event = only_event()
+        assert (event.action, event.reason, event.user) == ("appointment-changed", "scheduled", doctor)
+        assert event.appointment_id == Appointment.objects.get().pk
+        assert event.ip_address == "203.0.113.7"
+        assert "Private" not in event.detail
+
+    @pytest.mark.parametrize("action,reason", [("cancel", "cancelled"), ("complete", "completed")])
+    def test_closing_is_recorded(self, client_for, visit, doctor, action, reason):
+        client_for(doctor).post(f"/appointments/{visit.pk}/{action}/", **BROWSER)
+        event = only_event()
+        assert (event.action, event.reason, event.user, event.appointment_id) == (
+            "appointment-changed",
+            reason,
+            doctor,
+            visit.pk,
+        )
+
+    def test_closing_twice_records_once(self, client_for, visit, doctor):
+        client = client_for(doctor)
+        client.post(f"/appointments/{visit.pk}/cancel/")
+        client.post(f"/appointments/{visit.pk}/cancel/")
+        assert AccessEvent.objects.filter(action="appointment-changed").count() == 1
+
+    def test_no_change_is_kept_without_its_record(self, client_for, visit, doctor, monkeypatch):
+        def broken(*args, **kwargs):
+            raise RuntimeError("the audit trail cannot be written")
+
+        monkeypatch.setattr(AccessEvent.objects, "create", broken)
+        client = client_for(doctor)
+        client.raise_request_exception = False
+        response = client.post(f"/appointments/{visit.pk}/cancel/")
+        assert response.status_code == 500
+        assert Appointment.objects.get(pk=visit.pk).status == Appointment.Status.SCHEDULED
+
+    def test_the_detail_names_fields_with_plain_values(self):
+        detail = audit.change_detail({"time": ("10:00", "11:30"), "date": ("2030-01-15", "2030-01-16")})
+        assert detail == "date: 2030-01-15 -> 2030-01-16; time: 10:00 -> 11:30"
