@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install browser redis run test test-unit test-e2e test-e2e-headed clean serve test-postgres bench lint format
+.PHONY: install browser redis run worker test test-unit test-e2e test-e2e-headed clean serve test-postgres bench lint format
 
 install: $(STAMP)
 
@@ -43,11 +43,20 @@ redis:
 
 # The demo's emails and printed logins point at the address it serves on.
 run: export SITE_URL ?= http://$(HOST):$(PORT)
+# The web server and the background worker side by side; one Ctrl+C stops both. Emails are
+# printed by the worker on this console (EMAIL_URL=console:), unless EMAIL_URL says otherwise.
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
-	@echo "Serving the demo on http://$(HOST):$(PORT)/ (Ctrl+C to stop)"
+	@echo "Serving the demo on http://$(HOST):$(PORT)/ with its worker (Ctrl+C stops both)"
+	@trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	$(PY) manage.py run_worker --no-reload & worker=$$!; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
+
+# The background worker alone: sends the clinic's emails, queues reminders, retries (docs/notifications.md).
+worker: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py run_worker
 
 test: install browser redis
 	$(PY) -m pytest

@@ -21,3 +21,28 @@ def check_cache_is_shared(app_configs, **kwargs):
             id="appointments.W001",
         )
     ]
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_email_is_configured(app_configs, **kwargs):
+    """In production, invitations and reminders must reach patients, not the worker's console."""
+    warnings = []
+    if not settings.DEBUG and not getattr(settings, "EMAIL_URL", ""):
+        warnings.append(
+            checks.Warning(
+                "EMAIL_URL is not set: the clinic's emails (invitations, reminders, sign-in links, "
+                "password resets) are printed on the worker's console instead of being sent.",
+                hint="Set EMAIL_URL, e.g. smtp://user:password@mail.example:587/?tls=True (docs/configuration.md).",
+                id="appointments.W002",
+            )
+        )
+    if not settings.DEBUG and not settings.SITE_URL.startswith("https://"):
+        warnings.append(
+            checks.Warning(
+                f"SITE_URL is {settings.SITE_URL!r}: the links in the clinic's emails must be https:// "
+                "and point at this site.",
+                hint="Set SITE_URL to the address patients use, e.g. https://clinic.example.",
+                id="appointments.W003",
+            )
+        )
+    return warnings

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.formats import date_format, time_format
 
 
 class NonexistentLocalTime(ValueError):
@@ -42,3 +43,32 @@ def clinic_datetime(day: date, at: time) -> datetime:
 
 def clinic_now() -> datetime:
     return timezone.localtime(timezone.now(), clinic_zone())
+
+
+# --- How the clinic writes a date and a time: one home for pages, cards, emails and the admin.
+
+DAY_FORMAT = "D j M Y"  # Thu 26 Nov 2026
+CLOCK_FORMAT = "H:i"  # 10:30, on the clinic's 24-hour clock
+
+
+def zone_label() -> str:
+    """The clinic's zone as people say it: "London time" for Europe/London, "New York time"..."""
+    city = clinic_zone().key.rsplit("/", 1)[-1].replace("_", " ")
+    return f"{city} time"
+
+
+def format_day(day: date) -> str:
+    return date_format(day, DAY_FORMAT)
+
+
+def format_clock(at: time | datetime) -> str:
+    if isinstance(at, datetime):
+        at = timezone.localtime(at, clinic_zone()).time()
+    return time_format(at, CLOCK_FORMAT)
+
+
+def format_moment(moment: datetime, *, zone: bool = True) -> str:
+    """ "Thu 26 Nov 2026 at 10:30 London time": an aware instant on the clinic's clock."""
+    local = timezone.localtime(moment, clinic_zone())
+    text = f"{format_day(local.date())} at {format_clock(local.time())}"
+    return f"{text} {zone_label()}" if zone else text

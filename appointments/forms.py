@@ -1,9 +1,18 @@
-from django import forms
-from django.core.exceptions import ValidationError
+from __future__ import annotations
 
-from .clinic_time import NonexistentLocalTime, clinic_datetime, clinic_now
-from .models import Appointment
-from .roles import doctors, patients
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from .clinic_time import NonexistentLocalTime, clinic_datetime, clinic_now, zone_label
+from .models import Appointment, PatientProfile
+from .roles import PATIENTS_GROUP, display_name, doctors, patients
 
 
 class PersonChoiceField(forms.ModelChoiceField):
@@ -12,65 +21,193 @@ class PersonChoiceField(forms.ModelChoiceField):
         return f"{full_name} ({user.get_username()})" if full_name else user.get_username()
 
 
-class AppointmentForm(forms.ModelForm):
-    """Schedule a visit. A doctor books for themselves; clinic staff choose the doctor."""
+class StyledForm(forms.BaseForm):
+    """Bootstrap's classes on every widget, and each invalid field tied to its message."""
 
-    patient = PersonChoiceField(queryset=patients())
+    def style_fields(self) -> None:
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxInput | forms.RadioSelect):
+                css = "form-check-input"
+            elif isinstance(widget, forms.Select):
+                css = "form-select"
+            else:
+                css = "form-control"
+            widget.attrs.setdefault("class", css)
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        for name in self.errors:
+            if name in self.fields:
+                widget = self.fields[name].widget
+                widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
+                widget.attrs["aria-describedby"] = f"{self[name].auto_id}_error"
+
+
+def check_slot(form: forms.BaseForm, doctor: Any, day: dt.date | None, at: dt.time | None, exclude_pk: Any) -> None:
+    """
+    The rules of a time slot, for scheduling and rescheduling alike: it exists on the
+    clinic's clock, it is not in the past, and the doctor has nothing else then.
+    """
+    if not (day and at):
+        return
+    try:
+        starts_at = clinic_datetime(day, at)
+    except NonexistentLocalTime as error:
+        form.add_error("time", str(error))
+        return
+    if starts_at < clinic_now():
+        form.add_error("date", "This date and time are in the past. Please choose a future time.")
+    elif (
+        doctor and Appointment.objects.active().filter(doctor=doctor, date=day, time=at).exclude(pk=exclude_pk).exists()
+    ):
+        raise ValidationError("The doctor already has an appointment at this date and time.")
+
+
+def time_help() -> str:
+    return f"On the clinic's clock ({zone_label()})."
+
+
+class AppointmentForm(StyledForm, forms.ModelForm):
+    """
+    Schedule a visit, for an existing patient or a new one added in the same form. A
+    doctor books for themselves; clinic staff choose the doctor.
+    """
+
+    EXISTING, NEW = "existing", "new"
+
+    patient_is = forms.ChoiceField(
+        label="Patient",
+        choices=[(EXISTING, "An existing patient"), (NEW, "A new patient")],
+        initial=EXISTING,
+        required=False,  # absent means an existing patient, as before the choice existed
+        widget=forms.RadioSelect,
+    )
+    patient = PersonChoiceField(queryset=patients(), required=False, label="Existing patient")
+    first_name = forms.CharField(max_length=150, required=False, label="First name")
+    last_name = forms.CharField(max_length=150, required=False, label="Last name")
+    email = forms.EmailField(required=False, label="Email address", help_text="The invitation is sent here.")
+    phone = forms.CharField(max_length=32, required=False, label="Phone (optional)")
     doctor = PersonChoiceField(queryset=doctors())
+
+    NEW_PATIENT_FIELDS = ("first_name", "last_name", "email", "phone")
 
     class Meta:
         model = Appointment
-        fields = ["patient", "doctor", "date", "time", "description", "is_telemedicine"]
+        fields = ["doctor", "date", "time", "description", "is_telemedicine"]
         widgets = {
             "date": forms.DateInput(attrs={"type": "date"}),
             "time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
             "description": forms.Textarea(attrs={"rows": 3}),
         }
         labels = {"is_telemedicine": "Video visit (telemedicine)"}
-        help_texts = {
-            "time": "On the clinic's clock.",
-            "description": "Reason for the visit. Visible to the doctor and the patient only.",
-        }
+        help_texts = {"description": "Reason for the visit. Visible to the doctor and the patient only."}
 
-    def __init__(self, *args, booking_doctor=None, **kwargs):
+    def __init__(self, *args: Any, booking_doctor: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.booking_doctor = booking_doctor
+        self.fields["time"].help_text = time_help()
         if booking_doctor is not None:
             del self.fields["doctor"]
             self.instance.doctor = booking_doctor
-        for name, field in self.fields.items():
-            css = (
-                "form-check-input"
-                if name == "is_telemedicine"
-                else ("form-select" if isinstance(field.widget, forms.Select) else "form-control")
+        self.style_fields()
+        self.fields["email"].widget.attrs["autocomplete"] = "off"
+
+    def clean_patient_is(self) -> str:
+        return self.cleaned_data["patient_is"] or self.EXISTING
+
+    def clean_email(self) -> str:
+        return self.cleaned_data["email"].strip()
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("patient_is") == self.NEW:
+            for name in ("first_name", "last_name", "email"):
+                if not cleaned.get(name) and name not in self.errors:
+                    self.add_error(name, "Needed for a new patient.")
+            email = cleaned.get("email")
+            if email:
+                existing = patients().filter(email__iexact=email).first()
+                if existing is not None:
+                    self.add_error(
+                        "email",
+                        f"{display_name(existing)} already has this address: choose them as an existing patient.",
+                    )
+                elif get_user_model().objects.filter(username__iexact=email).exists():
+                    self.add_error("email", "This address belongs to someone else at the clinic.")
+        elif cleaned.get("patient_is") == self.EXISTING and not cleaned.get("patient") and "patient" not in self.errors:
+            self.add_error("patient", "Choose the patient.")
+        doctor = self.booking_doctor or cleaned.get("doctor")
+        check_slot(self, doctor, cleaned.get("date"), cleaned.get("time"), self.instance.pk)
+        return cleaned
+
+    def save(self, commit: bool = True) -> Appointment:
+        """Adds the new patient first (call inside a transaction, with the appointment)."""
+        if self.cleaned_data["patient_is"] == self.NEW:
+            self.instance.patient = create_patient(
+                first_name=self.cleaned_data["first_name"],
+                last_name=self.cleaned_data["last_name"],
+                email=self.cleaned_data["email"],
+                phone=self.cleaned_data["phone"],
             )
-            field.widget.attrs["class"] = css
+        else:
+            self.instance.patient = self.cleaned_data["patient"]
+        return super().save(commit=commit)
 
-    def full_clean(self):
-        super().full_clean()
-        for name in self.errors:
-            if name in self.fields:
-                widget = self.fields[name].widget
-                widget.attrs["class"] += " is-invalid"
-                widget.attrs["aria-describedby"] = f"{self[name].auto_id}_error"
 
-    def clean(self):
+def create_patient(*, first_name: str, last_name: str, email: str, phone: str = "") -> Any:
+    """
+    A new patient: an active user in the Patients group with no usable password (they sign
+    in with the links in the clinic's emails, or set a password through "Forgot your
+    password?"). Their username is their email address, lowercased: the database's unique
+    username is what keeps two concurrent forms from adding the same person twice.
+    """
+    user = get_user_model().objects.create_user(
+        username=email.lower()[:150], email=email, first_name=first_name, last_name=last_name
+    )
+    user.set_unusable_password()
+    user.save(update_fields=["password"])
+    user.groups.add(Group.objects.get(name=PATIENTS_GROUP))
+    PatientProfile.objects.create(user=user, phone=phone)
+    return user
+
+
+class RescheduleForm(StyledForm, forms.Form):
+    """A new date and time for `appointment`, under the same rules as scheduling."""
+
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+
+    def __init__(self, *args: Any, appointment: Appointment, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"date": appointment.date, "time": appointment.time})
+        super().__init__(*args, **kwargs)
+        self.appointment = appointment
+        self.fields["time"].help_text = time_help()
+        self.style_fields()
+
+    def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         day, at = cleaned.get("date"), cleaned.get("time")
-        doctor = self.booking_doctor or cleaned.get("doctor")
-        if day and at:
-            try:
-                starts_at = clinic_datetime(day, at)
-            except NonexistentLocalTime as error:
-                self.add_error("time", str(error))
-                return cleaned
-            if starts_at < clinic_now():
-                self.add_error("date", "This date and time are in the past. Please choose a future time.")
-            elif doctor and (
-                Appointment.objects.active()
-                .filter(doctor=doctor, date=day, time=at)
-                .exclude(pk=self.instance.pk)
-                .exists()
-            ):
-                raise ValidationError("The doctor already has an appointment at this date and time.")
+        if day and at and (day, at) == (self.appointment.date, self.appointment.time):
+            raise ValidationError("This is the appointment's current date and time: choose another.")
+        check_slot(self, self.appointment.doctor, day, at, self.appointment.pk)
         return cleaned
+
+
+class ClinicPasswordResetForm(PasswordResetForm):
+    """
+    "Forgot your password?" for everyone, patients without a password included (Django's
+    own form skips unusable passwords: this is how a patient sets their first one). The
+    email goes through the outbox and the worker, never from inside the request; its
+    link is made when it is sent and expires after PASSWORD_RESET_TIMEOUT.
+    """
+
+    def get_users(self, email: str) -> Any:
+        return get_user_model()._default_manager.filter(email__iexact=email, is_active=True)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        from .notifications import notify_password_reset
+
+        with transaction.atomic():
+            for user in self.get_users(self.cleaned_data["email"]):
+                notify_password_reset(user)

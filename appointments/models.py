@@ -1,6 +1,6 @@
+import datetime as dt
 import logging
 import uuid
-from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -66,6 +66,8 @@ class Appointment(models.Model):
     # NULL (not "") until first needed, so the unique constraint allows any number of
     # appointments without a room yet. Only get_jitsi_room_name() ever writes it.
     jitsi_room_name = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    # The calendar file's SEQUENCE (RFC 5545): raised with every change the patient is told about.
+    sequence = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -108,7 +110,7 @@ class Appointment(models.Model):
             raise ValidationError("The doctor and the patient must be different people.")
 
     @property
-    def starts_at(self) -> datetime:
+    def starts_at(self) -> dt.datetime:
         """The scheduled start as an aware datetime (see clinic_time.clinic_datetime)."""
         return clinic_datetime(self.date, self.time)
 
@@ -116,11 +118,39 @@ class Appointment(models.Model):
     def is_closed(self) -> bool:
         return self.status in self.CLOSED_STATUSES
 
-    def set_telemedicine(self, enabled: bool) -> None:
-        """Switch the video visit on or off: one UPDATE, so concurrent tabs cannot interleave."""
+    def set_telemedicine(self, enabled: bool) -> bool:
+        """
+        Switch the video visit on or off: one UPDATE, so concurrent tabs cannot interleave.
+        Returns True when that changed anything (the calendar's SEQUENCE rises then).
+        """
         now = timezone.now()
-        type(self)._base_manager.filter(pk=self.pk).update(is_telemedicine=enabled, updated_at=now)
+        changed = (
+            type(self)
+            ._base_manager.filter(pk=self.pk)
+            .exclude(is_telemedicine=enabled)
+            .update(is_telemedicine=enabled, updated_at=now, sequence=models.F("sequence") + 1)
+        )
         self.is_telemedicine, self.updated_at = enabled, now
+        if changed:
+            self.refresh_from_db(fields=["sequence"])
+        return bool(changed)
+
+    def reschedule(self, day: dt.date, at: dt.time) -> bool:
+        """
+        Move the appointment to `day` `at` (validated by the caller, as the scheduling form
+        does). Returns False, writing nothing, when it was closed meanwhile or nothing moved.
+        """
+        now = timezone.now()
+        changed = (
+            type(self)
+            ._base_manager.filter(pk=self.pk)
+            .exclude(status__in=self.CLOSED_STATUSES)
+            .exclude(date=day, time=at)
+            .update(date=day, time=at, updated_at=now, sequence=models.F("sequence") + 1)
+        )
+        if changed:
+            self.refresh_from_db(fields=["date", "time", "sequence", "updated_at"])
+        return bool(changed)
 
     def close(self, status: str) -> bool:
         """
@@ -134,10 +164,11 @@ class Appointment(models.Model):
             type(self)
             ._base_manager.filter(pk=self.pk)
             .exclude(status__in=self.CLOSED_STATUSES)
-            .update(status=status, updated_at=now)
+            .update(status=status, updated_at=now, sequence=models.F("sequence") + 1)
         )
         if changed:
             self.status, self.updated_at = status, now
+            self.refresh_from_db(fields=["sequence"])
         return bool(changed)
 
     def get_jitsi_room_name(self) -> str:
@@ -160,9 +191,104 @@ class Appointment(models.Model):
         self.jitsi_room_name = room
         return room
 
-    def is_available_for_call(self, now: datetime | None = None) -> bool:
+    def is_available_for_call(self, now: dt.datetime | None = None) -> bool:
         """True while the video visit can be joined; the rule itself lives in telemedicine.access."""
         # The contract puts this method on the model; the window rule has one home.
         from telemedicine.access import is_call_available
 
         return is_call_available(self, now or timezone.now())
+
+
+class PatientProfile(models.Model):
+    """What the clinic knows of a patient beyond Django's user: a phone number, optional."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="patient_profile"
+    )
+    phone = models.CharField(max_length=32, blank=True)
+
+    def __str__(self):
+        return f"Patient profile #{self.pk}"
+
+
+class NotificationQuerySet(models.QuerySet):
+    def claim(self, pk: int, now: dt.datetime) -> bool:
+        """
+        Take notification `pk` for sending: one conditional UPDATE, so of several workers
+        exactly one wins, and a notification already sent (or given up) is never taken.
+        """
+        return bool(
+            self.filter(pk=pk, status=Notification.Status.PENDING).update(
+                status=Notification.Status.SENDING, claimed_at=now, attempts=models.F("attempts") + 1
+            )
+        )
+
+
+class Notification(models.Model):
+    """
+    One email the clinic owes someone, written in the same transaction as the change it
+    announces (an outbox): a worker sends it after the commit, retries it while the mail
+    server is down, and records how it went. The body is made when it is sent, from the
+    appointment as it is then; secrets (sign-in links) are never stored here.
+    """
+
+    class Kind(models.TextChoices):
+        INVITATION = "invitation", "Invitation"
+        RESCHEDULED = "rescheduled", "Rescheduled"
+        VIDEO_ON = "video-on", "Now a video visit"
+        VIDEO_OFF = "video-off", "Now a visit at the clinic"
+        CANCELLED = "cancelled", "Cancelled"
+        REMINDER = "reminder", "Reminder"
+        CALL_OPEN = "call-open", "Video visit open"
+        SIGN_IN_LINK = "sign-in-link", "New sign-in link"
+        GUEST_INVITATION = "guest-invitation", "Guest invitation"
+        PASSWORD_RESET = "password-reset", "Password reset"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        SENDING = "sending", "Being sent"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        DROPPED = "dropped", "Not sent"  # no longer of use: the visit changed, or its moment passed
+
+    # Reminders carry the start they remind of: one per kind, appointment and start, ever.
+    REMINDER_KINDS = (Kind.REMINDER, Kind.CALL_OPEN)
+
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    # Whom it is for: a user, or (guests) the id of whatever the kind's sender knows them by.
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    recipient_ref = models.PositiveBigIntegerField(null=True, blank=True)
+    email = models.EmailField("to")
+    # Reminders: the start of the visit they are about (a rescheduled visit gets new ones).
+    reminder_for = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # Why it failed or was not sent, in words: an exception's class and the server's reply, never a secret.
+    outcome = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["appointment", "kind", "reminder_for"],
+                condition=models.Q(reminder_for__isnull=False),
+                name="one_reminder_per_kind_and_start",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="notification_due_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} · appointment #{self.appointment_id} · {self.get_status_display()}"

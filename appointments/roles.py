@@ -21,6 +21,11 @@ def display_name(user) -> str:
     return user.get_full_name() or user.get_username()
 
 
+def doctor_name(user) -> str:
+    """How patients are told who their doctor is: "Dr Meredith Grey"."""
+    return f"Dr {display_name(user)}"
+
+
 def can_schedule(user) -> bool:
     return user.has_perm("appointments.add_appointment")
 

@@ -36,6 +36,10 @@ ROOM = "30/m"
 TOGGLE = "60/m"
 CALL_EVENT = "120/m"  # joined/left events and heartbeats from an open room page
 NOT_FOUND = "30/h"
+# Asking for an email (a password reset, a new sign-in link): a person asks once or twice.
+EMAIL_REQUEST_PER_IP = "10/h"
+EMAIL_REQUEST_PER_ADDRESS = "3/h"
+SIGN_IN_LINK = "20/h"  # opening email links, per address: a patient taps a link a few times at most
 
 
 def client_address(request) -> str:
@@ -49,6 +53,11 @@ def client_address(request) -> str:
 def login_username(group, request) -> str:
     """The username being tried, case-folded so that case variants share one counter."""
     return request.POST.get("username", "").strip().casefold()[:150]
+
+
+def posted_email(group, request) -> str:
+    """The address asked about, case-folded: one counter per address however it is typed."""
+    return request.POST.get("email", "").strip().casefold()[:254]
 
 
 @dataclass(frozen=True)
@@ -68,6 +77,15 @@ LIMITS: dict[str, list[Limit]] = {
     "telemedicine:jitsi-room": [Limit("room", ROOM)],
     "telemedicine:toggle-telemedicine": [Limit("toggle", TOGGLE)],
     "telemedicine:call-event": [Limit("call-event", CALL_EVENT)],
+    "password_reset": [
+        Limit("reset-ip", EMAIL_REQUEST_PER_IP, key="ip", methods=["POST"]),
+        Limit("reset-address", EMAIL_REQUEST_PER_ADDRESS, key=posted_email, methods=["POST"]),
+    ],
+    "telemedicine:sign-in": [Limit("sign-in-link", SIGN_IN_LINK, key="ip")],
+    "telemedicine:sign-in-request": [
+        Limit("link-request-ip", EMAIL_REQUEST_PER_IP, key="ip", methods=["POST"]),
+        Limit("link-request-address", EMAIL_REQUEST_PER_ADDRESS, key=posted_email, methods=["POST"]),
+    ],
 }
 
 NOT_FOUND_LIMIT = Limit("appointment-not-found", NOT_FOUND)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+import dj_email_url
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -74,6 +75,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.forms",
     "django_htmx",
     "template_partials",
     "js_lib_bootstrap5",
@@ -81,6 +83,10 @@ INSTALLED_APPS = [
     "axes",
     # Only for its system check on CACHES (the decorators work without it).
     "django_ratelimit",
+    # Background work: django-tasks (the backport of Django 6's django.tasks) with its
+    # database backend, run by `manage.py run_worker` (docs/notifications.md).
+    "django_tasks",
+    "django_tasks_db",
     "appointments",
     "telemedicine",
 ]
@@ -124,10 +130,15 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "telemedicine.context_processors.telemedicine",
+                "appointments.context_processors.clinic",
             ],
         },
     },
 ]
+
+# Form fields render through templates/forms/field.html (project/forms.py); TemplatesSetting
+# finds Django's own form templates through "django.forms" in INSTALLED_APPS.
+FORM_RENDERER = "project.forms.ClinicFormRenderer"
 
 # --- Database -----------------------------------------------------------------
 
@@ -217,6 +228,8 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     # ModelBackend, with the logged-in user read from the cache (appointments/auth_backends.py).
     "appointments.auth_backends.CachedModelBackend",
+    # One-tap sign-in links (telemedicine/sign_in.py): django-sesame checks their tokens.
+    "sesame.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -288,6 +301,55 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# --- The clinic --------------------------------------------------------------------
+
+# Who the clinic is, as patients see it: pages, emails and calendar files use these.
+CLINIC_NAME = os.environ.get("CLINIC_NAME", "Riverside Clinic")
+CLINIC_PHONE = os.environ.get("CLINIC_PHONE", "")
+CLINIC_ADDRESS = os.environ.get("CLINIC_ADDRESS", "")
+# Minutes a visit is planned to take: the calendar file's end, and the video call's planned length.
+APPOINTMENT_MINUTES = env_int("APPOINTMENT_MINUTES", 30)
+
+# --- Email, notifications, background work -----------------------------------------
+
+# EMAIL_URL in the dj-email-url format: smtp://user:password@mail.example:587/?tls=True,
+# or console: (every email printed by the worker). Locally the default is the console.
+EMAIL_URL = os.environ.get("EMAIL_URL", "")
+_email = dj_email_url.parse(EMAIL_URL or "console:")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email["EMAIL_HOST"] or "localhost"
+EMAIL_PORT = _email["EMAIL_PORT"] or 25
+EMAIL_HOST_USER = _email["EMAIL_HOST_USER"] or ""
+EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"] or ""
+EMAIL_USE_TLS = _email["EMAIL_USE_TLS"]
+EMAIL_USE_SSL = _email["EMAIL_USE_SSL"]
+# Seconds an SMTP conversation may take before the worker gives up and retries later.
+EMAIL_TIMEOUT = _email["EMAIL_TIMEOUT"] or 20
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"{CLINIC_NAME} <appointments@clinic.example>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default"],
+    }
+}
+NOTIFICATIONS = {
+    # Reminders (hours before the start); the video visit's "join now" goes out when its window opens.
+    "REMINDER_HOURS_BEFORE": env_int("REMINDER_HOURS_BEFORE", 24),
+    "CALL_OPEN_REMINDER": env_bool("CALL_OPEN_REMINDER", True),
+    # A failed send is retried with a growing delay (1, 2, 4... minutes, at most an hour) for this long.
+    "RETRY_FOR_HOURS": env_int("EMAIL_RETRY_FOR_HOURS", 24),
+}
+
+# One-tap sign-in links (django-sesame): valid until the visit's call window closes, and
+# never longer than this. Single use, for patients only (telemedicine/sign_in.py).
+SIGN_IN_LINK_MAX_DAYS = env_int("SIGN_IN_LINK_MAX_DAYS", 14)
+SESAME_MAX_AGE = SIGN_IN_LINK_MAX_DAYS * 24 * 3600
+SESAME_TOKEN_NAME = "t"
+# Password reset links expire after this many seconds.
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 2 * 3600)
+
 # --- Telemedicine -----------------------------------------------------------------
 
 JITSI_DOMAIN = os.environ.get("JITSI_DOMAIN", "meet.jit.si")
@@ -307,7 +369,7 @@ TELEMEDICINE_SETTINGS = {
     # Where the clinic's Jibri stores recordings; checked by `manage.py check` when recording is on.
     "RECORDING_PATH": os.environ.get("RECORDING_PATH", str(BASE_DIR / "recordings")),
     # Minutes: the planned length of a visit (the room page warns when it is reached).
-    "DEFAULT_SESSION_DURATION": env_int("DEFAULT_SESSION_DURATION", 30),
+    "DEFAULT_SESSION_DURATION": env_int("DEFAULT_SESSION_DURATION", APPOINTMENT_MINUTES),
     # Minutes: no single call lasts longer than this from the moment the room page opened.
     "MAX_SESSION_DURATION": env_int("MAX_SESSION_DURATION", 60),
     # Minutes after the scheduled start at which any call still in progress is ended.

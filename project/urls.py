@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from appointments import views as appointment_views
+from appointments.forms import ClinicPasswordResetForm
 
 from . import health
 
@@ -11,6 +12,21 @@ urlpatterns = [
     path("", appointment_views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Passwords, with Django's own views in the clinic's look; the reset email goes through the worker.
+    path(
+        "password/reset/",
+        auth_views.PasswordResetView.as_view(form_class=ClinicPasswordResetForm),
+        name="password_reset",
+    ),
+    path("password/reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path(
+        "password/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(post_reset_login=False),
+        name="password_reset_confirm",
+    ),
+    path("password/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    path("password/change/", appointment_views.change_password, name="password_change"),
+    path("password/change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("appointments/", include("appointments.urls")),
     path("telemedicine/", include("telemedicine.urls")),
     path("admin/", admin.site.urls),

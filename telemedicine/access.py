@@ -17,13 +17,12 @@ from typing import TYPE_CHECKING, TypeAlias
 from .conf import integration_enabled, telemedicine_setting
 
 if TYPE_CHECKING:
-    from django.contrib.auth.base_user import AbstractBaseUser
-    from django.contrib.auth.models import AnonymousUser
+    from django.contrib.auth.models import AnonymousUser, User
 
     from appointments.models import Appointment
 
     # Whoever is asking: a signed-in person or an anonymous visitor (request.user).
-    Person: TypeAlias = AbstractBaseUser | AnonymousUser
+    Person: TypeAlias = User | AnonymousUser
 
 
 @dataclass(frozen=True)

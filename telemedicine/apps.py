@@ -7,13 +7,18 @@ class TelemedicineConfig(AppConfig):
 
     def ready(self):
         from appointments.listing import add_column
+        from appointments.notifications import add_email_context, add_reminder
         from appointments.signals import appointment_changed
 
         from . import checks  # noqa: F401  (registers the system checks)
         from .audit import record_appointment_change
+        from .notifications import CALL_OPEN_REMINDER, email_context
         from .status import video_column
 
         # The dashboard asks for its video column by name; this app fills it.
         add_column("video", video_column)
         # Every change of an appointment, wherever it is made, goes into the audit trail.
         appointment_changed.connect(record_appointment_change, dispatch_uid="audit-appointment-changes")
+        # The clinic's emails carry the one-tap sign-in link; video visits get a "join now" reminder.
+        add_email_context(email_context)
+        add_reminder(CALL_OPEN_REMINDER)

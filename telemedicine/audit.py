@@ -119,3 +119,13 @@ def record_appointment_change(sender, appointment, change, actor=None, request=N
         user=user,
         detail=change_detail(fields or {}),
     )
+
+
+def record_link_signed_in(request, link) -> None:
+    logger.info("signed in with an email link appointment=%s user=%s", link.appointment_id, link.user_id)
+    _write(request, link.appointment_id, AccessEvent.Action.LINK_SIGNED_IN, user=link.user)
+
+
+def record_link_refused(request, link, refusal, *, user=None) -> None:
+    logger.warning("email link refused appointment=%s user=%s reason=%s", link.appointment_id, link.user_id, refusal)
+    _write(request, link.appointment_id, AccessEvent.Action.LINK_REFUSED, str(refusal), user=user)

@@ -5,6 +5,7 @@ once and never changed; only `manage.py prune_access_events` removes rows, and o
 those older than AUDIT_RETENTION_DAYS.
 """
 
+import uuid
 from datetime import datetime
 
 from django.conf import settings
@@ -24,6 +25,15 @@ DETAIL_MAX_LENGTH = 255
 
 class AppendOnlyError(Exception):
     """Raised on any attempt to change or delete an audit record through the app."""
+
+
+class LinkRefusal(models.TextChoices):
+    """Why a sign-in link opened nothing."""
+
+    USED = "link-used"
+    EXPIRED = "link-expired"
+    INVALID = "link-invalid"  # garbled, forged, or the person's password changed since
+    NOT_ALLOWED = "link-not-allowed"  # doctors and staff sign in with their password only
 
 
 class AccessEventQuerySet(models.QuerySet):
@@ -60,11 +70,15 @@ class AccessEvent(models.Model):
         CALL_LEFT = "call-left", "Left the call"
         # Scheduled, rescheduled, cancelled... anywhere, the admin included (appointments.signals).
         APPOINTMENT_CHANGED = "appointment-changed", "Appointment changed"
+        # One-tap sign-in links from the clinic's emails (telemedicine/sign_in.py).
+        LINK_SIGNED_IN = "link-signed-in", "Signed in with an email link"
+        LINK_REFUSED = "link-refused", "Email link refused"
 
     REASON_CHOICES = [
         *((refusal.value, refusal.value) for refusal in Refusal),
         (NOT_ASSIGNED_DOCTOR, NOT_ASSIGNED_DOCTOR),
         *((change.value, change.value) for change in Change),
+        *((refusal.value, refusal.value) for refusal in LinkRefusal),
     ]
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
@@ -117,3 +131,22 @@ class AccessEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("Access events are append-only: only `manage.py prune_access_events` removes old ones.")
+
+
+class SignInLink(models.Model):
+    """
+    One emailed link that signs a patient in, once, on one appointment's page. The token in
+    the link is django-sesame's (signed, scoped to this row, invalid after a password
+    change); this row makes it single-use and ends it when the visit's call window closes.
+    The link itself is never stored: it is made when the email is sent.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sign_in_links")
+    appointment = models.ForeignKey("appointments.Appointment", on_delete=models.CASCADE, related_name="sign_in_links")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"Sign-in link · appointment #{self.appointment_id} · user #{self.user_id}"

@@ -5,6 +5,8 @@ from . import views
 app_name = "telemedicine"
 
 urlpatterns = [
+    path("sign-in/<uuid:link_id>/", views.sign_in, name="sign-in"),
+    path("sign-in/new-link/", views.sign_in_request, name="sign-in-request"),
     path("jitsi/<int:appointment_id>/", views.jitsi_room, name="jitsi-room"),
     path("jitsi/<int:appointment_id>/events/", views.call_event, name="call-event"),
     path(

@@ -1,9 +1,11 @@
 import logging
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -15,7 +17,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HTMX_STOP_POLLING, trigger_client_event
 
-from appointments.models import Appointment
+from appointments.models import Appointment, Notification
+from appointments.notifications import notify
 from project.http import HtmxHttpRequest
 
 from . import audit
@@ -29,7 +32,10 @@ from .access import (
     room_access,
 )
 from .conf import integration_enabled
+from .forms import SignInLinkRequestForm, next_visit_for_link
 from .jitsi import external_api_url, room_csp, room_options, room_permissions_policy
+from .sign_in import Outcome as SignInOutcome
+from .sign_in import use_link
 from .status import refusal_message, status_card
 from .tokens import TokenConfigurationError
 
@@ -108,9 +114,10 @@ def toggle_telemedicine(request: HtmxHttpRequest, appointment_id: int) -> HttpRe
     if appointment.is_closed:
         error = f"This appointment is {appointment.get_status_display().lower()}; it can no longer change."
     else:
-        # The switch and its audit record are written together or not at all.
+        # The switch, its audit record and the patient's email are written together or not at all.
         with transaction.atomic():
-            appointment.set_telemedicine(enabled)
+            if appointment.set_telemedicine(enabled):
+                notify(appointment, Notification.Kind.VIDEO_ON if enabled else Notification.Kind.VIDEO_OFF)
             audit.record_toggle(request, appointment, enabled)
     if request.htmx:
         context = detail_context(request, appointment, timezone.now()) | {"toggle_error": error}
@@ -179,3 +186,47 @@ def call_event(request: HtmxHttpRequest, appointment_id: int) -> HttpResponse:
         raise PermissionDenied("The call cannot be reported now.")
     audit.record_call_event(request, appointment.pk, report)
     return HttpResponse(status=204)
+
+
+# The backend that serves the session afterwards: the cached one every other sign-in uses.
+SESSION_BACKEND = "appointments.auth_backends.CachedModelBackend"
+SIGN_IN_TEMPLATE = "telemedicine/sign_in.html"
+
+
+@require_GET
+@never_cache
+def sign_in(request: HtmxHttpRequest, link_id: UUID) -> HttpResponse:
+    """The one-tap link from a patient's email (telemedicine/sign_in.py has the rules)."""
+    now = timezone.now()
+    result = use_link(request, link_id, now)
+    if result.outcome is SignInOutcome.REFUSED:
+        if result.link is not None:
+            audit.record_link_refused(request, result.link, result.refusal, user=result.user)
+        else:
+            logger.warning("sign-in link refused reason=%s", result.refusal)
+        return render(request, SIGN_IN_TEMPLATE, {"form": SignInLinkRequestForm()}, status=403)
+    assert result.link is not None
+    if result.outcome is SignInOutcome.SIGNED_IN:
+        # A fresh session for the patient: whoever was signed in on this browser before is signed out.
+        login(request, result.user, backend=SESSION_BACKEND)
+        audit.record_link_signed_in(request, result.link)
+    return redirect(result.link.appointment)
+
+
+@require_POST
+def sign_in_request(request: HtmxHttpRequest) -> HttpResponse:
+    """
+    "Send me a new link": the same answer whether or not the address belongs to a patient,
+    so nobody learns who the clinic's patients are. Rate-limited (project/rate_limits.py).
+    """
+    form = SignInLinkRequestForm(request.POST)
+    if not form.is_valid():
+        return render(request, f"{SIGN_IN_TEMPLATE}#link-request", {"form": form}, status=400)
+    appointment = next_visit_for_link(form.cleaned_data["email"], timezone.now())
+    if appointment is not None:
+        with transaction.atomic():
+            notify(appointment, Notification.Kind.SIGN_IN_LINK)
+    context = {"form": form, "requested": True}
+    if request.htmx:
+        return render(request, f"{SIGN_IN_TEMPLATE}#link-request", context)
+    return render(request, SIGN_IN_TEMPLATE, context)

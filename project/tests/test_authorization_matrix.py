@@ -104,6 +104,10 @@ EXPECTED = {
         GET=people(LOGGED_OUT, 403, 200, 403, 200, 200),
         POST=people(LOGGED_OUT, 403, 400, 403, 400, 400),
     ),
+    "appointments:reschedule": methods(
+        GET=people(LOGGED_OUT, 404, 404, 404, 200, 200),
+        POST=people(LOGGED_OUT, 404, 404, 404, 400, 400),
+    ),
     "appointments:cancel": methods(POST=people(LOGGED_OUT, 404, 404, 404, 302, 302)),
     "appointments:complete": methods(POST=people(LOGGED_OUT, 404, 404, 404, 302, 302)),
     "telemedicine:appointment-detail-telemedicine": methods(GET=PARTICIPANTS_ONLY),
@@ -112,10 +116,39 @@ EXPECTED = {
     "telemedicine:jitsi-room": methods(GET=ROOM),
     # An empty report is a bad request, for the two people who may report at all.
     "telemedicine:call-event": methods(POST=people(LOGGED_OUT, 404, 404, 400, 400, 404)),
+    # A link without its token signs nobody in, whoever asks; an empty request is a bad form.
+    "telemedicine:sign-in": methods(GET=everyone(403)),
+    "telemedicine:sign-in-request": methods(POST=everyone(400)),
+    # Passwords: Django's own views (FormView answers PUT like POST, HEAD like GET).
+    "password_reset": methods(**dict.fromkeys(["GET", "HEAD", "POST", "PUT", "OPTIONS"], everyone(200))),
+    "password_reset_done": methods(**dict.fromkeys(["GET", "HEAD", "OPTIONS"], everyone(200))),
+    # A link that is not valid shows "this link no longer works", whatever the method.
+    "password_reset_confirm": methods(otherwise=everyone(200)),
+    "password_reset_complete": methods(**dict.fromkeys(["GET", "HEAD", "OPTIONS"], everyone(200))),
+    "password_change": methods(
+        GET=people(LOGGED_OUT, 200, 200, 200, 200, 200),
+        POST=people(LOGGED_OUT, 400, 400, 400, 400, 400),
+    ),
+    # login_required decides before the method is looked at.
+    "password_change_done": methods(
+        **dict.fromkeys(["GET", "HEAD", "OPTIONS"], people(LOGGED_OUT, 200, 200, 200, 200, 200)),
+        otherwise=people(LOGGED_OUT, 405, 405, 405, 405, 405),
+    ),
     # The admin answers every method like GET (POST with an empty form re-shows it).
     **{
         f"admin:appointments_appointment_{page}": methods(otherwise=ADMIN_ONLY_STAFF)
         for page in ["changelist", "add", "history", "delete", "change"]
+    },
+    # The outbox and patients' phone numbers: staff with the permission (the fixture's staff has none).
+    **{
+        f"admin:appointments_{model}_{page}": methods(otherwise=ADMIN_NO_PERMISSION)
+        for model in ["notification", "patientprofile"]
+        for page in ["changelist", "add", "delete", "change"]
+    },
+    # History of an object that does not exist: the admin sends staff back to its index.
+    **{
+        f"admin:appointments_{model}_history": methods(otherwise=everyone(302))
+        for model in ["notification", "patientprofile"]
     },
     # The audit trail: superusers only (the clinic's staff have no permission on it).
     **{
@@ -157,6 +190,22 @@ def log_records(caplog):
         logger.removeHandler(caplog.handler)
 
 
+def url_kwargs(pattern, appointment) -> dict:
+    """What goes into a URL's parameters: the appointment's id, or something of that appointment."""
+    from telemedicine.models import SignInLink
+
+    kwargs = {}
+    for name in pattern.pattern.converters:
+        if name == "link_id":
+            link = SignInLink.objects.create(
+                user=appointment.patient, appointment=appointment, expires_at=appointment.starts_at
+            )
+            kwargs[name] = link.pk
+        else:
+            kwargs[name] = appointment.pk
+    return kwargs
+
+
 def send(client, method, url):
     return client.generic(method, url, "", content_type="application/x-www-form-urlencoded")
 
@@ -179,7 +228,7 @@ def test_authorization_matrix(url_name, pattern, person, request, make_appointme
         if person != "anonymous":
             client.force_login(request.getfixturevalue(person))
         for inside_window, appointment in appointments.items():
-            url = reverse(url_name, kwargs=dict.fromkeys(pattern.pattern.converters, appointment.pk))
+            url = reverse(url_name, kwargs=url_kwargs(pattern, appointment))
             for method in METHODS:
                 # A logout ends the session: log in again before the next request.
                 if url_name == "logout" and person != "anonymous":

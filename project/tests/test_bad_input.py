@@ -93,7 +93,7 @@ def valid_form(person, **changes):
 @pytest.mark.parametrize(
     "changes,field,message",
     [
-        ({"patient": ""}, "patient", "This field is required."),
+        ({"patient": ""}, "patient", "Choose the patient."),
         ({"date": ""}, "date", "This field is required."),
         ({"time": ""}, "time", "This field is required."),
         ({"patient": "999999"}, "patient", "Select a valid choice."),

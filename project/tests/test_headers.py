@@ -101,11 +101,15 @@ PRODUCTION = {
     "DJANGO_ALLOWED_HOSTS": "clinic.example",
     "DJANGO_CSRF_TRUSTED_ORIGINS": "https://clinic.example",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "EMAIL_URL": "smtp://clinic:secret@mail.clinic.example:587/?tls=True",
+    "SITE_URL": "https://clinic.example",
 }
 
 
 def manage(*args, **env):
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "REDIS_"))} | env
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "REDIS_", "EMAIL_", "SITE_URL"))
+    } | env
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=environment, capture_output=True, text=True, timeout=120
     )
@@ -131,6 +135,8 @@ def test_check_deploy_is_clean_with_the_production_environment():
         ("DJANGO_SECURE_COOKIES", "0", "security.W012"),
         ("DJANGO_SECURE_SSL_REDIRECT", "0", "security.W008"),
         ("REDIS_URL", "", "appointments.W001"),  # workers would each count and cache on their own
+        ("EMAIL_URL", "", "appointments.W002"),  # emails would only be printed on the worker's console
+        ("SITE_URL", "http://clinic.example", "appointments.W003"),  # links in emails must be https
     ],
 )
 def test_check_deploy_catches_a_weakened_production_setting(setting, value, warning):

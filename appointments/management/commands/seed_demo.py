@@ -15,7 +15,8 @@ from django.db import transaction
 from django.urls import reverse
 
 from appointments.clinic_time import clinic_now
-from appointments.models import Appointment
+from appointments.models import Appointment, Notification
+from appointments.notifications import notify
 from appointments.roles import DOCTORS_GROUP, PATIENTS_GROUP, ensure_clinic_groups
 
 DEMO_PASSWORD = "demo-pass-2026"
@@ -44,7 +45,7 @@ class Command(BaseCommand):
         for username, first, last, group, is_staff in PEOPLE:
             user, _ = get_user_model().objects.get_or_create(username=username)
             user.first_name, user.last_name, user.is_staff = first, last, is_staff
-            user.email = f"{username}@clinic.example"
+            user.email = f"{username}@example.org"
             user.set_password(DEMO_PASSWORD)
             user.save()
             if group:
@@ -69,8 +70,9 @@ class Command(BaseCommand):
             (now + timedelta(days=2), alice, True, "cancelled", "cancelled visit"),
             (now - timedelta(hours=2), bob, True, "scheduled", "call window closed"),
         ]
+        invited = 0
         for when, patient, video, status, what in plan:
-            Appointment.objects.create(
+            appointment = Appointment.objects.create(
                 doctor=doctor,
                 patient=patient,
                 date=when.date(),
@@ -79,8 +81,13 @@ class Command(BaseCommand):
                 status=status,
                 description=f"{MARKER} {what}",
             )
+            if not appointment.is_closed and when > now:
+                # The worker (make run starts it) sends each invitation, with its calendar file and sign-in link.
+                notify(appointment, Notification.Kind.INVITATION)
+                invited += 1
 
         self.stdout.write(self.style.SUCCESS(f"Demo clinic ready ({len(plan)} appointments, times relative to now)."))
+        self.stdout.write(f"{invited} invitation emails queued: the worker prints them on its console.")
         self.stdout.write(
             f"Log in at {settings.SITE_URL}{reverse('login')} with any of these (password for all: {DEMO_PASSWORD}):"
         )

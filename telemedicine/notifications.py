@@ -1,0 +1,69 @@
+"""
+What video visits add to the clinic's emails (appointments/notifications.py), registered
+by name in TelemedicineConfig.ready(): the one-tap sign-in link and the call window in
+every appointment email, and the "your video visit is open: join now" reminder.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+
+from appointments.clinic_time import format_clock
+from appointments.models import Notification
+from appointments.notifications import Reminder
+
+from .access import call_window
+from .conf import integration_enabled, telemedicine_setting
+from .sign_in import new_sign_in_url
+
+if TYPE_CHECKING:
+    from appointments.models import Appointment
+
+# The emails whose reader is better off landing on the appointment page already signed in.
+SIGN_IN_KINDS = {
+    Notification.Kind.INVITATION,
+    Notification.Kind.RESCHEDULED,
+    Notification.Kind.VIDEO_ON,
+    Notification.Kind.VIDEO_OFF,
+    Notification.Kind.REMINDER,
+    Notification.Kind.CALL_OPEN,
+    Notification.Kind.SIGN_IN_LINK,
+}
+
+
+def email_context(notification: Notification, now: datetime) -> dict:
+    appointment = notification.appointment
+    if appointment is None:
+        return {}
+    context: dict = {}
+    if appointment.is_telemedicine and integration_enabled():
+        window = call_window(appointment)
+        context["video_hint"] = (
+            f"Join from your appointment page between {format_clock(window.opens_at)} and "
+            f"{format_clock(window.closes_at)}: the Join button appears there by itself."
+        )
+    recipient = notification.recipient
+    if notification.kind in SIGN_IN_KINDS and recipient is not None and not appointment.is_closed:
+        context["sign_in_url"] = new_sign_in_url(recipient, appointment, now)
+    return context
+
+
+def _window_opens(appointment: Appointment) -> datetime:
+    return call_window(appointment).opens_at
+
+
+def _window_closes(appointment: Appointment) -> datetime:
+    return call_window(appointment).closes_at
+
+
+CALL_OPEN_REMINDER = Reminder(
+    kind=Notification.Kind.CALL_OPEN,
+    due_at=_window_opens,
+    stale_at=_window_closes,
+    applies=lambda appointment: bool(appointment.is_telemedicine and integration_enabled()),
+    enabled=lambda: bool(settings.NOTIFICATIONS["CALL_OPEN_REMINDER"]),
+    lead=lambda: timedelta(minutes=telemedicine_setting("CALL_WINDOW_BEFORE")),
+)
