@@ -19,7 +19,7 @@ from django.urls import reverse
 from freezegun import freeze_time
 
 from telemedicine.jitsi import external_api_url, room_csp, room_options, room_permissions_policy
-from telemedicine.tests.shortcuts import telemedicine
+from telemedicine.tests.shortcuts import prosody_token_affiliation, telemedicine
 from telemedicine.tokens import room_token
 
 LONDON = ZoneInfo("Europe/London")
@@ -129,21 +129,6 @@ def test_self_hosted_token_carries_every_claim_prosody_checks(
     }
 
 
-def token_affiliation(context_user: dict) -> str:
-    """
-    The affiliation Prosody's token_affiliation module gives a token holder: jitsi/jitsi-meet
-    resources/prosody-plugins/mod_token_affiliation.lua, affiliation_from_token() (the module
-    jitsi-meet now ships, imported from jitsi-contrib's token_affiliation, since renamed
-    token_affiliation_legacy there; the legacy module reads the same claims).
-    """
-    if context_user.get("affiliation") in ("owner", "moderator", "teacher") or context_user.get("moderator") in (
-        True,
-        "true",
-    ):
-        return "owner"
-    return "member"
-
-
 @pytest.mark.parametrize("who,expected", [("doctor", "owner"), ("patient", "member")])
 def test_self_hosted_token_makes_only_the_doctor_owner_under_token_affiliation(
     self_hosted, video_visit, request, who, expected
@@ -151,7 +136,7 @@ def test_self_hosted_token_makes_only_the_doctor_owner_under_token_affiliation(
     user = request.getfixturevalue(who)
     with freeze_time(START):
         claims = decode_self_hosted(room_token(video_visit, user, START))
-    assert token_affiliation(claims["context"]["user"]) == expected
+    assert prosody_token_affiliation(claims["context"]["user"]) == expected
 
 
 # Every feature key 8x8 documents for context.features (developer.8x8.com/jaas/docs/api-keys-jwt).
