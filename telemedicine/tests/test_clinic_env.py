@@ -33,7 +33,8 @@ def parse_env(text: str) -> dict[str, str]:
         if not line or line.startswith("#"):
             continue
         name, sep, value = line.partition("=")
-        assert sep and name.isidentifier(), f"line {number} is not NAME=value: {line!r}"
+        assert sep, f"line {number} is not NAME=value: {line!r}"
+        assert name.isidentifier(), f"line {number} does not start with a name: {line!r}"
         assert name not in values, f"{name} is set twice (line {number})"
         values[name] = value
     return values
