@@ -5,12 +5,16 @@
 //   window.__jitsiCalls      constructor calls: {domain, options (without parentNode), parentNodeId}
 //   window.__jitsiCommands   executeCommand calls: {name, args}
 //   window.__jitsiDisposed   how many times dispose() ran
+//   window.__jitsiIframeAllow  the `allow` list the API gave its iframe
 //   window.__jitsiEmit(name, data)   fire an event at every listener (videoConferenceJoined, readyToClose...)
 // Unknown options (jwt, lang, devices...) are recorded as given, never rejected.
 (function () {
   "use strict";
 
-  // The real External API's permissions for its iframe (jitsi-meet's _createIFrame).
+  // The real External API's permissions for its iframe: jitsi/jitsi-meet
+  // modules/API/external/external_api.js, _createIFrame(), `this._frame.allow = [...].join('; ')`
+  // (current master; older releases had 'camera; microphone; display-capture; autoplay;
+  // clipboard-write'). e2e/test_video_room.py holds the same list and checks the page keeps it.
   var IFRAME_ALLOW = [
     "autoplay",
     "camera",
@@ -23,6 +27,7 @@
     "speaker-selection",
   ].join("; ");
 
+  window.__jitsiIframeAllow = IFRAME_ALLOW;
   window.__jitsiCalls = [];
   window.__jitsiCommands = [];
   window.__jitsiDisposed = 0;

@@ -18,6 +18,22 @@ JITSI_DOMAIN = "video.clinic.test"
 ROOM_URL = re.compile(r"/telemedicine/jitsi/\d+/$")
 
 
+# What the External API itself allows its iframe: jitsi/jitsi-meet
+# modules/API/external/external_api.js, _createIFrame(). e2e/jitsi_double.js gives its iframe
+# the same list, so a page that rewrites or trims it is caught here.
+EXTERNAL_API_IFRAME_ALLOW = {
+    "autoplay",
+    "camera",
+    "clipboard-write",
+    "compute-pressure",
+    "display-capture",
+    "hid",
+    "microphone",
+    "screen-wake-lock",
+    "speaker-selection",
+}
+
+
 @pytest.fixture
 def open_video_visit(appointment_starting_in):
     """A video visit whose call window is open now."""
@@ -55,6 +71,21 @@ def test_join_opens_the_appointments_jitsi_room(
     policy = room.value.headers["permissions-policy"]
     assert f'camera=(self "https://{JITSI_DOMAIN}")' in policy
     assert f'microphone=(self "https://{JITSI_DOMAIN}")' in policy
+
+
+@pytest.mark.parametrize("who", ["patient", "doctor"])
+def test_jitsi_frame_keeps_the_external_apis_own_permissions(who, request, page_for, jitsi, open_video_visit):
+    page = page_for(request.getfixturevalue(who))
+    page.goto(reverse("telemedicine:jitsi-room", args=[open_video_visit.pk]))
+    frame = page.locator("#jitsi-container iframe")
+    expect(frame).to_have_count(1)
+
+    # The double mirrors the real API's list...
+    assert set(page.evaluate("window.__jitsiIframeAllow").split("; ")) == EXTERNAL_API_IFRAME_ALLOW
+    # ...and the page leaves it exactly as the API set it: nothing dropped, nothing added.
+    assert frame.get_attribute("allow") == page.evaluate("window.__jitsiIframeAllow")
+    assert frame.get_attribute("allowfullscreen") == "true"
+    expect(frame).to_have_attribute("title", "Video call")
 
 
 def test_hanging_up_in_jitsi_returns_to_the_appointment(page_for, patient, jitsi, open_video_visit):

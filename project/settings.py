@@ -390,7 +390,7 @@ TELEMEDICINE_SETTINGS = {
     "JAAS_APP_ID": os.environ.get("JAAS_APP_ID", ""),
     "JAAS_KID": os.environ.get("JAAS_KID", ""),
     "JAAS_PRIVATE_KEY_PATH": os.environ.get("JAAS_PRIVATE_KEY_PATH", ""),
-    # jaas: features granted to the doctor (recording, livestreaming, transcription, outbound-call).
+    # jaas: features granted to the doctor only (telemedicine.tokens.JAAS_FEATURES lists them all).
     "JAAS_FEATURES": env_list("JAAS_FEATURES", []),
 }
 

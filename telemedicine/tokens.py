@@ -42,8 +42,24 @@ if TYPE_CHECKING:
 
     from .access import Person
 
-# Features JaaS lets a token grant; every one is "false" unless the clinic lists it in JAAS_FEATURES.
-JAAS_FEATURES = ("recording", "livestreaming", "transcription", "outbound-call")
+# Every feature a JaaS token can grant (context.features), in the order 8x8 documents them
+# (developer.8x8.com/jaas/docs/api-keys-jwt: "Supported keys", then the "additional supported
+# keys" for chat and polls that advanced branding can put behind a permission). Each one is
+# "false" unless the clinic lists it in JAAS_FEATURES, and then "true" for the doctor only:
+# JaaS honours features for moderators only, and the patient is never granted one.
+JAAS_FEATURES = (
+    "livestreaming",
+    "recording",
+    "transcription",
+    "sip-inbound-call",
+    "sip-outbound-call",
+    "inbound-call",
+    "outbound-call",
+    "file-upload",
+    "list-visitors",
+    "send-groupchat",
+    "create-polls",
+)
 JAAS_AUDIENCE = "jitsi"
 JAAS_ISSUER = "chat"
 # HS256 with a short secret can be brute-forced offline from one token: RFC 7518 asks
@@ -130,7 +146,7 @@ def user_context(user: Person, moderator: bool) -> dict:
     return {
         "id": str(user.pk),
         "name": display_name(user),
-        # Strings, as JaaS documents them; Prosody's token_affiliation module reads "true" too.
+        # Strings, as JaaS documents them; Prosody's token_affiliation accepts "true" as well as true.
         "moderator": "true" if moderator else "false",
     }
 
@@ -157,12 +173,15 @@ def room_token(appointment: Appointment, user: Person, now: datetime) -> str | N
     if mode == SELF_HOSTED:
         app_id = telemedicine_setting("JITSI_APP_ID")
         claims |= {"iss": app_id, "aud": app_id, "sub": jitsi_domain()}
-        # token_affiliation (jitsi-contrib prosody-plugins) makes "owner" a moderator, anyone else a member.
+        # Prosody's token_affiliation (jitsi/jitsi-meet resources/prosody-plugins/mod_token_affiliation.lua)
+        # makes affiliation "owner" (or moderator "true") an owner, any other token holder a member.
+        # Only that holds the patient back: docs/jitsi.md says what else must stay off on the server.
         user_claims["affiliation"] = "owner" if moderator else "member"
         return jwt.encode(claims, self_hosted_secret(), algorithm="HS256")
     enabled = set(telemedicine_setting("JAAS_FEATURES"))
     claims |= {"iss": JAAS_ISSUER, "aud": JAAS_AUDIENCE, "sub": telemedicine_setting("JAAS_APP_ID")}
-    # Features need a moderator anyway (JaaS docs); the patient is granted none.
+    # Features need a moderator anyway (JaaS docs); the patient is granted none. Every known
+    # feature is spelled out, so nothing is left to the tenant's defaults.
     claims["context"]["features"] = {
         feature: "true" if moderator and feature in enabled else "false" for feature in JAAS_FEATURES
     }

@@ -26,9 +26,10 @@
 
   var options = Object.assign({}, settings.options, { parentNode: container, width: "100%", height: "100%" });
   var api = new window.JitsiMeetExternalAPI(settings.domain, options);
+  // The External API gives its iframe the permissions Jitsi needs (its own `allow` list, kept
+  // current by Jitsi): leave that alone and only name the frame for screen readers.
   var iframe = api.getIFrame && api.getIFrame();
   if (iframe) {
-    iframe.setAttribute("allow", "camera; microphone; display-capture; autoplay; clipboard-write; fullscreen");
     iframe.setAttribute("title", "Video call");
   }
   window.clinicJitsi = api;

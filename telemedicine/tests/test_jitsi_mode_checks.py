@@ -76,6 +76,32 @@ def test_a_complete_configuration_passes(key_files, mode):
     assert errors_for(**values) == []
 
 
+# Every feature key 8x8 documents for a JaaS token's context.features
+# (developer.8x8.com/jaas/docs/api-keys-jwt), in its order.
+JAAS_DOCUMENTED_FEATURES = [
+    "livestreaming",
+    "recording",
+    "transcription",
+    "sip-inbound-call",
+    "sip-outbound-call",
+    "inbound-call",
+    "outbound-call",
+    "file-upload",
+    "list-visitors",
+    "send-groupchat",
+    "create-polls",
+]
+
+
+@pytest.mark.parametrize("feature", JAAS_DOCUMENTED_FEATURES)
+def test_every_feature_jaas_documents_can_be_granted(key_files, feature):
+    assert errors_for(**jaas(key_files, JAAS_FEATURES=[feature])) == []
+
+
+def test_all_documented_features_at_once_pass(key_files):
+    assert errors_for(**jaas(key_files, JAAS_FEATURES=JAAS_DOCUMENTED_FEATURES)) == []
+
+
 def test_self_hosted_secret_may_come_from_a_file(key_files):
     assert errors_for(**SELF_HOSTED | {"JITSI_APP_SECRET": "", "JITSI_APP_SECRET_FILE": key_files["secret"]}) == []
 
@@ -119,6 +145,8 @@ def test_self_hosted_problems_are_reported(values, expected_id, says):
         ({"JAAS_PRIVATE_KEY_PATH": "elliptic"}, "telemedicine.E017", "RSA key of at least 2048 bits"),
         ({"JAAS_PRIVATE_KEY_PATH": "small"}, "telemedicine.E017", "RSA key of at least 2048 bits"),
         ({"JAAS_FEATURES": ["recording", "sip-inbound"]}, "telemedicine.E018", "Unknown JAAS_FEATURES: sip-inbound"),
+        # Names from other products are not JaaS's: `moderator` is a user claim, not a feature.
+        ({"JAAS_FEATURES": ["moderator"]}, "telemedicine.E018", "known: livestreaming, recording"),
     ],
 )
 def test_jaas_problems_are_reported(key_files, change, expected_id, says):

@@ -19,7 +19,7 @@ from django.urls import reverse
 from freezegun import freeze_time
 
 from telemedicine.jitsi import external_api_url, room_csp, room_options, room_permissions_policy
-from telemedicine.tests.shortcuts import telemedicine
+from telemedicine.tests.shortcuts import prosody_token_affiliation, telemedicine
 from telemedicine.tokens import room_token
 
 LONDON = ZoneInfo("Europe/London")
@@ -129,6 +129,33 @@ def test_self_hosted_token_carries_every_claim_prosody_checks(
     }
 
 
+@pytest.mark.parametrize("who,expected", [("doctor", "owner"), ("patient", "member")])
+def test_self_hosted_token_makes_only_the_doctor_owner_under_token_affiliation(
+    self_hosted, video_visit, request, who, expected
+):
+    user = request.getfixturevalue(who)
+    with freeze_time(START):
+        claims = decode_self_hosted(room_token(video_visit, user, START))
+    assert prosody_token_affiliation(claims["context"]["user"]) == expected
+
+
+# Every feature key 8x8 documents for context.features (developer.8x8.com/jaas/docs/api-keys-jwt).
+JAAS_DOCUMENTED_FEATURES = (
+    "livestreaming",
+    "recording",
+    "transcription",
+    "sip-inbound-call",
+    "sip-outbound-call",
+    "inbound-call",
+    "outbound-call",
+    "file-upload",
+    "list-visitors",
+    "send-groupchat",
+    "create-polls",
+)
+ALL_OFF = dict.fromkeys(JAAS_DOCUMENTED_FEATURES, "false")
+
+
 @pytest.mark.parametrize("who,moderator", [("doctor", "true"), ("patient", "false")])
 def test_jaas_token_carries_every_claim_jaas_documents(jaas, rsa_key_files, video_visit, request, who, moderator):
     user = request.getfixturevalue(who)
@@ -147,12 +174,8 @@ def test_jaas_token_carries_every_claim_jaas_documents(jaas, rsa_key_files, vide
         "exp": ts(CLOSES) + 1,
         "context": {
             "user": {"id": str(user.pk), "name": user.get_full_name(), "moderator": moderator},
-            "features": {
-                "recording": "false",
-                "livestreaming": "false",
-                "transcription": "false",
-                "outbound-call": "false",
-            },
+            # Every documented feature, each spelled out "false": none left to the tenant's defaults.
+            "features": ALL_OFF,
         },
     }
 
@@ -160,22 +183,15 @@ def test_jaas_token_carries_every_claim_jaas_documents(jaas, rsa_key_files, vide
 @pytest.mark.parametrize(
     "enabled,who,expected",
     [
+        (["recording"], "doctor", ALL_OFF | {"recording": "true"}),
         (
-            ["recording"],
+            ["transcription", "sip-outbound-call", "file-upload"],
             "doctor",
-            {"recording": "true", "livestreaming": "false", "transcription": "false", "outbound-call": "false"},
+            ALL_OFF | {"transcription": "true", "sip-outbound-call": "true", "file-upload": "true"},
         ),
-        (
-            ["transcription", "outbound-call"],
-            "doctor",
-            {"recording": "false", "livestreaming": "false", "transcription": "true", "outbound-call": "true"},
-        ),
+        (list(JAAS_DOCUMENTED_FEATURES), "doctor", dict.fromkeys(JAAS_DOCUMENTED_FEATURES, "true")),
         # The patient is never granted a feature, whatever the clinic enabled.
-        (
-            ["recording", "livestreaming", "transcription", "outbound-call"],
-            "patient",
-            {"recording": "false", "livestreaming": "false", "transcription": "false", "outbound-call": "false"},
-        ),
+        (list(JAAS_DOCUMENTED_FEATURES), "patient", ALL_OFF),
     ],
 )
 def test_jaas_features_are_off_unless_enabled_and_only_for_the_doctor(
