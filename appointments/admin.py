@@ -14,6 +14,10 @@ class NotificationInline(admin.TabularInline):
     show_change_link = True
     ordering = ["-created_at"]
 
+    def has_view_permission(self, request, obj=None):
+        # Whoever may see the appointment sees what it told the patient.
+        return request.user.has_perm("appointments.view_appointment")
+
     def has_add_permission(self, request, obj=None):
         return False
 

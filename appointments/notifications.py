@@ -431,7 +431,7 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
 
     now = now or timezone.now()
     reminders = queue_due_reminders(now)
-    recovered = Notification.objects.filter(status=Status.SENDING, claimed_at__lt=now - SENDING_LEASE).update(
+    recovered = Notification.objects.filter(status=Status.SENDING, claimed_at__lte=now - SENDING_LEASE).update(
         status=Status.PENDING, next_attempt_at=now
     )
     if recovered:

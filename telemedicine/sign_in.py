@@ -66,7 +66,7 @@ def new_sign_in_url(user: User, appointment: Appointment, now: datetime) -> str 
     if user.pk != appointment.patient_id or not may_use_sign_in_links(user):
         return None
     expires_at = link_expiry(appointment, now)
-    if expires_at <= now:
+    if expires_at < now:
         return None
     link = SignInLink.objects.create(user=user, appointment=appointment, created_at=now, expires_at=expires_at)
     query = urlencode({settings.SESAME_TOKEN_NAME: get_token(user, scope=scope(link))})
@@ -106,7 +106,7 @@ def use_link(request: HttpRequest, link_id: UUID | str, now: datetime) -> SignIn
         return SignIn(Outcome.ALREADY_SIGNED_IN, link=link, user=user)
     if link.used_at is not None:
         return SignIn(Outcome.REFUSED, link=link, user=user, refusal=LinkRefusal.USED)
-    if now >= link.expires_at:
+    if now > link.expires_at:  # the call window is inclusive at its closing, and so is the link
         return SignIn(Outcome.REFUSED, link=link, user=user, refusal=LinkRefusal.EXPIRED)
     if not SignInLink.objects.filter(pk=link.pk, used_at__isnull=True).update(used_at=now):
         return SignIn(Outcome.REFUSED, link=link, user=user, refusal=LinkRefusal.USED)
