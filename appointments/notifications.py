@@ -83,6 +83,16 @@ def notify(appointment: Appointment, kind: str, *, recipient=None) -> Notificati
     return notification
 
 
+def notify_about(appointment: Appointment, kind: str, *, email: str, reference: int | None = None) -> Notification:
+    """
+    Owe someone who has no account an email of `kind` about `appointment` (a guest);
+    `reference` is what the kind's composer knows them by. Inside the change's transaction.
+    """
+    notification = Notification.objects.create(appointment=appointment, kind=kind, email=email, recipient_ref=reference)
+    enqueue_after_commit(notification)
+    return notification
+
+
 def enqueue_after_commit(notification: Notification) -> None:
     # Imported here: tasks.py imports this module.
     from .tasks import send_notification

@@ -82,6 +82,15 @@ LIMITS: dict[str, list[Limit]] = {
         Limit("reset-address", EMAIL_REQUEST_PER_ADDRESS, key=posted_email, methods=["POST"]),
     ],
     "telemedicine:sign-in": [Limit("sign-in-link", SIGN_IN_LINK, key="ip")],
+    # Guests have no account: per address. Wrong guest links also close every guest URL to an
+    # address for the hour (telemedicine/guest_views.GUEST_LINK_FAILURES).
+    "telemedicine:guest-open": [Limit("guest-open", SIGN_IN_LINK, key="ip")],
+    "telemedicine:guest-room": [Limit("guest-room", ROOM, key="ip")],
+    "telemedicine:guest-status": [Limit("guest-status", STATUS, key="ip")],
+    "telemedicine:guest-call-event": [Limit("guest-call-event", CALL_EVENT, key="ip")],
+    "telemedicine:invite-guest": [Limit("invite-guest", TOGGLE)],
+    "telemedicine:revoke-guest": [Limit("revoke-guest", TOGGLE)],
+    "telemedicine:guest-policy": [Limit("guest-policy", TOGGLE)],
     "telemedicine:sign-in-request": [
         Limit("link-request-ip", EMAIL_REQUEST_PER_IP, key="ip", methods=["POST"]),
         Limit("link-request-address", EMAIL_REQUEST_PER_ADDRESS, key=posted_email, methods=["POST"]),

@@ -347,6 +347,8 @@ NOTIFICATIONS = {
 SIGN_IN_LINK_MAX_DAYS = env_int("SIGN_IN_LINK_MAX_DAYS", 14)
 SESAME_MAX_AGE = SIGN_IN_LINK_MAX_DAYS * 24 * 3600
 SESAME_TOKEN_NAME = "t"
+# Guests (an interpreter, a relative) a video visit may have at once (telemedicine/guests.py).
+GUESTS_PER_VISIT = env_int("GUESTS_PER_VISIT", 2)
 # Password reset links expire after this many seconds.
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 2 * 3600)
 

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
     from appointments.models import Appointment
 
+    from .models import Guest
+
     # Whoever is asking: a signed-in person or an anonymous visitor (request.user).
     Person: TypeAlias = User | AnonymousUser
 
@@ -94,6 +96,8 @@ class Refusal(enum.StrEnum):
     IN_PERSON = "telemedicine-off"
     TOO_EARLY = "too-early"
     TOO_LATE = "too-late"
+    GUEST_REVOKED = "guest-revoked"  # the doctor (or the inviting patient) withdrew the invitation
+    GUEST_LINK_INVALID = "guest-link-invalid"  # garbled, forged, expired, or another guest's
 
 
 _REFUSAL_FOR_PHASE = {
@@ -122,6 +126,19 @@ def room_access(user: Person, appointment: Appointment, now: datetime) -> Access
     if not is_participant(user, appointment):
         # Strangers learn nothing, not even the phase.
         return Access(allowed=False, phase=None, refusal=Refusal.NOT_PARTICIPANT)
+    phase = call_phase(appointment, now)
+    if phase is Phase.OPEN:
+        return Access(allowed=True, phase=phase)
+    return Access(allowed=False, phase=phase, refusal=_REFUSAL_FOR_PHASE[phase])
+
+
+def guest_access(guest: Guest, appointment: Appointment, now: datetime) -> Access:
+    """
+    May this guest (their link checked, telemedicine/guests.py) enter the room at `now`? The
+    same window and phases as the doctor and the patient; a withdrawn invitation opens nothing.
+    """
+    if guest.revoked_at is not None or guest.appointment_id != appointment.pk:
+        return Access(allowed=False, phase=None, refusal=Refusal.GUEST_REVOKED)
     phase = call_phase(appointment, now)
     if phase is Phase.OPEN:
         return Access(allowed=True, phase=phase)
@@ -220,8 +237,12 @@ def call_report_access(user: Person, appointment: Appointment, report: CallRepor
     happened meanwhile: a visit switched off or cancelled mid-call is still left by its
     people, and the record must say so.
     """
-    access = room_access(user, appointment, now)
-    if access.allowed or access.refusal is Refusal.NOT_PARTICIPANT:
+    return reporting_allowed(room_access(user, appointment, now), appointment, report, now)
+
+
+def reporting_allowed(access: Access, appointment: Appointment, report: CallReport, now: datetime) -> Access:
+    """call_report_access's rule, given who is reporting's own room access (a guest's included)."""
+    if access.allowed or access.refusal in (Refusal.NOT_PARTICIPANT, Refusal.GUEST_REVOKED):
         return access
     window = call_window(appointment)
     if now < window.opens_at:

@@ -6,9 +6,12 @@ from django.http import StreamingHttpResponse
 from django.urls import path
 from django.utils import timezone
 
-from .models import AccessEvent
+from .models import AccessEvent, Guest
 
-CSV_COLUMNS = ["created_at", "user_id", "username", "appointment_id", "action", "reason", "ip_address", "user_agent"]
+CSV_COLUMNS = [
+    "created_at", "user_id", "username", "guest_id", "guest_name", "appointment_id", "action", "reason",
+    "detail", "ip_address", "user_agent",
+]  # fmt: skip
 
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection):
 # a user agent is whatever the client sent, so such cells are quoted as text.
@@ -37,9 +40,12 @@ def csv_rows(events):
                 event.created_at.isoformat(),
                 event.user_id,
                 event.user.get_username() if event.user else "",
+                event.guest_id,
+                event.guest.name if event.guest_id and event.guest else "",
                 event.appointment_id,
                 event.action,
                 event.reason,
+                event.detail,
                 event.ip_address,
                 event.user_agent,
             ]
@@ -50,12 +56,12 @@ def csv_rows(events):
 class AccessEventAdmin(admin.ModelAdmin):
     """The audit trail, read-only for everyone: nobody adds, changes or deletes a record here."""
 
-    list_display = ["created_at", "action", "reason", "user", "appointment_id", "ip_address"]
+    list_display = ["created_at", "action", "reason", "user", "guest", "appointment_id", "ip_address"]
     list_filter = ["action", "reason", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["user__username", "=appointment__id"]
-    list_select_related = ["user"]
+    list_select_related = ["user", "guest"]
     date_hierarchy = "created_at"
-    fields = ("created_at", "action", "reason", "user", "appointment_id", "ip_address", "user_agent")
+    fields = ("created_at", "action", "reason", "user", "guest", "appointment_id", "detail", "ip_address", "user_agent")
     readonly_fields = fields
     # No admin actions at all: "delete selected" must never appear.
     actions = None
@@ -89,8 +95,29 @@ class AccessEventAdmin(admin.ModelAdmin):
         """The audit trail as CSV, with the change list's filters applied; superusers only."""
         if not self.has_export_permission(request):
             raise PermissionDenied("Only superusers may export the audit trail.")
-        events = self.get_changelist_instance(request).get_queryset(request).select_related("user")
+        events = self.get_changelist_instance(request).get_queryset(request).select_related("user", "guest")
         response = StreamingHttpResponse(csv_rows(events), content_type="text/csv; charset=utf-8")
         filename = f"access-events-{timezone.now():%Y%m%d-%H%M%S}.csv"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
+
+
+@admin.register(Guest)
+class GuestAdmin(admin.ModelAdmin):
+    """Who was invited to which visit, by whom, and whether it was withdrawn: read-only, as the audit trail."""
+
+    list_display = ["name", "appointment_id", "invited_by", "invited_at", "revoked_at"]
+    list_select_related = ["invited_by"]
+    search_fields = ["name", "email", "=appointment__id"]
+    fields = ("appointment", "name", "email", "invited_by", "invited_at", "revoked_at", "revoked_by")
+    readonly_fields = fields
+    actions = None
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

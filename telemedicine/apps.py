@@ -7,12 +7,14 @@ class TelemedicineConfig(AppConfig):
 
     def ready(self):
         from appointments.listing import add_column
-        from appointments.notifications import add_email_context, add_reminder
+        from appointments.models import Notification
+        from appointments.notifications import add_composer, add_email_context, add_reminder
         from appointments.signals import appointment_changed
 
         from . import checks  # noqa: F401  (registers the system checks)
         from .audit import record_appointment_change
-        from .notifications import CALL_OPEN_REMINDER, email_context
+        from .guests import revoke_every_guest
+        from .notifications import CALL_OPEN_REMINDER, compose_guest_invitation, email_context
         from .status import video_column
 
         # The dashboard asks for its video column by name; this app fills it.
@@ -22,3 +24,7 @@ class TelemedicineConfig(AppConfig):
         # The clinic's emails carry the one-tap sign-in link; video visits get a "join now" reminder.
         add_email_context(email_context)
         add_reminder(CALL_OPEN_REMINDER)
+        # Guests: their invitation email, and a visit cancelled, completed or given to other people
+        # withdraws every guest (inside the change's transaction, like the audit record).
+        add_composer(Notification.Kind.GUEST_INVITATION, compose_guest_invitation)
+        appointment_changed.connect(revoke_every_guest, dispatch_uid="revoke-guests-of-closed-visits")

@@ -34,12 +34,13 @@ def user_agent(request) -> str:
     return request.headers.get("user-agent", "")[:USER_AGENT_MAX_LENGTH]
 
 
-def _write(request, appointment_id, action, reason="", *, user=None, detail="") -> AccessEvent:
+def _write(request, appointment_id, action, reason="", *, user=None, detail="", guest=None) -> AccessEvent:
     """One row; `request` gives who, from where and with what, or is None for the system's own acts."""
-    if request is not None and user is None and request.user.is_authenticated:
+    if request is not None and user is None and guest is None and request.user.is_authenticated:
         user = request.user
     return AccessEvent.objects.create(
         user=user,
+        guest=guest,
         appointment_id=appointment_id,
         action=action,
         reason=reason,
@@ -129,3 +130,29 @@ def record_link_signed_in(request, link) -> None:
 def record_link_refused(request, link, refusal, *, user=None) -> None:
     logger.warning("email link refused appointment=%s user=%s reason=%s", link.appointment_id, link.user_id, refusal)
     _write(request, link.appointment_id, AccessEvent.Action.LINK_REFUSED, str(refusal), user=user)
+
+
+def record_guest(request, guest, action, *, user=None, reason="") -> None:
+    """Something about a guest: invited or withdrawn (by `user`, or the request's), or their own act."""
+    logger.info("guest %s appointment=%s guest=%s", action, guest.appointment_id, guest.pk)
+    if user is None and request is not None and request.user.is_authenticated:
+        user = request.user
+    _write(request, guest.appointment_id, action, reason, user=user, guest=guest)
+
+
+def record_guest_room_decision(request, guest, access) -> None:
+    if access.allowed:
+        logger.info("room access granted appointment=%s guest=%s", guest.appointment_id, guest.pk)
+        _write(request, guest.appointment_id, AccessEvent.Action.ROOM_OPENED, guest=guest)
+    else:
+        logger.warning(
+            "room access denied appointment=%s guest=%s reason=%s", guest.appointment_id, guest.pk, access.reason
+        )
+        _write(request, guest.appointment_id, AccessEvent.Action.ROOM_REFUSED, access.reason, guest=guest)
+
+
+def record_guest_call_event(request, guest, report: CallReport) -> None:
+    if report not in _CALL_ACTIONS:
+        return
+    logger.info("call %s appointment=%s guest=%s", report, guest.appointment_id, guest.pk)
+    _write(request, guest.appointment_id, _CALL_ACTIONS[report], guest=guest)

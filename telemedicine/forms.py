@@ -20,6 +20,21 @@ class SignInLinkRequestForm(forms.Form):
     )
 
 
+class InviteGuestForm(forms.Form):
+    name = forms.CharField(
+        max_length=100, label="Guest's name", help_text="As it will show in the call, marked as a guest."
+    )
+    email = forms.EmailField(label="Guest's email address", help_text="Their personal link is sent here.")
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "guest-%s")  # ids of its own on the appointment page
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs["class"] = "form-control form-control-sm"
+        self.fields["name"].widget.attrs["autocomplete"] = "off"
+        self.fields["email"].widget.attrs["autocomplete"] = "off"
+
+
 def next_visit_for_link(email: str, now: datetime) -> Appointment | None:
     """The next visit of the patient with this address whose window has not closed, if any."""
     patients = get_user_model().objects.filter(email__iexact=email.strip(), groups__name=PATIENTS_GROUP, is_active=True)

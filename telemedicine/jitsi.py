@@ -5,11 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from appointments.roles import display_name
-
-from .access import call_ends_in_seconds, is_assigned_doctor, planned_end
+from .access import call_ends_in_seconds, planned_end
 from .conf import JAAS, jitsi_domain, jitsi_mode, telemedicine_setting, uses_tokens
-from .tokens import jitsi_room_name, room_token
+from .tokens import Participant, jitsi_room_name, participant, room_token
 
 if TYPE_CHECKING:
     from appointments.models import Appointment
@@ -89,20 +87,21 @@ def interface_config_overwrite() -> dict:
     }
 
 
-def room_options(appointment: Appointment, user: Person, now: datetime) -> dict:
+def room_options(appointment: Appointment, who: Person | Participant, now: datetime) -> dict:
     """
     Everything the room page's bootstrap script hands to JitsiMeetExternalAPI, and
-    when it must end the call. Only ever built for someone room_access() allowed:
-    in token modes it carries that person's freshly signed token.
+    when it must end the call. Only ever built for someone room_access() (or, for a
+    guest, guest_access()) allowed: in token modes it carries their freshly signed token.
     """
-    is_doctor = is_assigned_doctor(user, appointment)
+    person = participant(who, appointment)
+    is_doctor = person.moderator
     options = {
         "roomName": jitsi_room_name(appointment),
-        "userInfo": {"displayName": display_name(user)},
+        "userInfo": {"displayName": person.name},
         "configOverwrite": config_overwrite(),
         "interfaceConfigOverwrite": interface_config_overwrite(),
     }
-    token = room_token(appointment, user, now)
+    token = room_token(appointment, person, now)
     if token:
         options["jwt"] = token
     return {

@@ -73,6 +73,10 @@ class AccessEvent(models.Model):
         # One-tap sign-in links from the clinic's emails (telemedicine/sign_in.py).
         LINK_SIGNED_IN = "link-signed-in", "Signed in with an email link"
         LINK_REFUSED = "link-refused", "Email link refused"
+        # Guests (an interpreter, a relative) invited to one visit (telemedicine/guests.py).
+        GUEST_INVITED = "guest-invited", "Guest invited"
+        GUEST_LINK_OPENED = "guest-link-opened", "Guest opened their link"
+        GUEST_REVOKED = "guest-revoked", "Guest invitation withdrawn"
 
     REASON_CHOICES = [
         *((refusal.value, refusal.value) for refusal in Refusal),
@@ -105,6 +109,17 @@ class AccessEvent(models.Model):
     reason = models.CharField(max_length=32, choices=REASON_CHOICES, blank=True, editable=False)
     ip_address = models.GenericIPAddressField("IP address", null=True, blank=True, editable=False)
     user_agent = models.CharField(max_length=USER_AGENT_MAX_LENGTH, blank=True, editable=False)
+    # A guest of the visit, when the guest (not a user) acted or was acted upon. Like the
+    # appointment, kept as an id without a database constraint: the record outlives them.
+    guest = models.ForeignKey(
+        "Guest",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="access_events",
+        editable=False,
+    )
     # What changed, as ids, dates, times and codes ("time: 10:00 -> 11:30"): never a name or a reason.
     detail = models.CharField(max_length=DETAIL_MAX_LENGTH, blank=True, editable=False)
 
@@ -150,3 +165,45 @@ class SignInLink(models.Model):
 
     def __str__(self):
         return f"Sign-in link · appointment #{self.appointment_id} · user #{self.user_id}"
+
+
+class Guest(models.Model):
+    """
+    A third person in one video visit (an interpreter, a parent, a carer), invited by
+    name and email. They join from a personal link (telemedicine/guests.py), with no
+    account, only inside the visit's call window, never as a moderator, until the
+    invitation is withdrawn or the visit is cancelled or completed.
+    """
+
+    appointment = models.ForeignKey("appointments.Appointment", on_delete=models.CASCADE, related_name="guests")
+    name = models.CharField(max_length=100)
+    email = models.EmailField()
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="guests_invited")
+    invited_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["invited_at", "id"]
+
+    def __str__(self):
+        return f"Guest #{self.pk} of appointment #{self.appointment_id}"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+class VideoVisitOptions(models.Model):
+    """Per-visit choices the doctor makes about the call, beyond video on or off."""
+
+    appointment = models.OneToOneField(
+        "appointments.Appointment", on_delete=models.CASCADE, primary_key=True, related_name="video_options"
+    )
+    # Off by default: the doctor decides whether the patient may bring someone in.
+    patient_may_invite_guests = models.BooleanField(default=False)
+
+    def __str__(self):
+        return f"Video visit options of appointment #{self.pk}"

@@ -10,10 +10,13 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.mail import EmailMessage, EmailMultiAlternatives
+from django.template.loader import render_to_string
 
-from appointments.clinic_time import format_clock
+from appointments.clinic_time import format_clock, format_moment
 from appointments.models import Notification
-from appointments.notifications import Reminder
+from appointments.notifications import Drop, Reminder
+from appointments.roles import doctor_name
 
 from .access import call_window
 from .conf import integration_enabled, telemedicine_setting
@@ -67,3 +70,40 @@ CALL_OPEN_REMINDER = Reminder(
     enabled=lambda: bool(settings.NOTIFICATIONS["CALL_OPEN_REMINDER"]),
     lead=lambda: timedelta(minutes=telemedicine_setting("CALL_WINDOW_BEFORE")),
 )
+
+
+def compose_guest_invitation(notification: Notification, now: datetime) -> EmailMessage | Drop:
+    """A guest's invitation: the visit's date, time and doctor, and their personal link; nothing else."""
+    from .guests import link_url
+    from .models import Guest
+
+    guest = (
+        Guest.objects.select_related("appointment__doctor").filter(pk=notification.recipient_ref).first()
+        if notification.recipient_ref is not None
+        else None
+    )
+    if guest is None or guest.is_revoked:
+        return Drop("the invitation was withdrawn before it went out")
+    appointment = guest.appointment
+    if appointment.is_closed or not appointment.is_telemedicine:
+        return Drop("the visit is no longer a video visit that can be joined")
+    window = call_window(appointment)
+    if now > window.closes_at:
+        return Drop("the visit is over")
+    context = {
+        "guest_name": guest.name,
+        "doctor": doctor_name(appointment.doctor),
+        "when": format_moment(appointment.starts_at),
+        "opens": format_clock(window.opens_at),
+        "closes": format_clock(window.closes_at),
+        "link": link_url(guest),
+        "clinic_name": settings.CLINIC_NAME,
+        "clinic_phone": settings.CLINIC_PHONE,
+    }
+    message = EmailMultiAlternatives(
+        subject=f"You are invited to a video visit on {context['when']}",
+        body=render_to_string("telemedicine/email/guest_invitation.txt", context),
+        to=[notification.email],
+    )
+    message.attach_alternative(render_to_string("telemedicine/email/guest_invitation.html", context), "text/html")
+    return message

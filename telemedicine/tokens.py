@@ -142,27 +142,46 @@ def token_lifetime(appointment: Appointment, now: datetime) -> TokenLifetime:
     return TokenLifetime(not_before=int(window.opens_at.timestamp()), expires=min(window_end, call_end))
 
 
-def user_context(user: Person, moderator: bool) -> dict:
+@dataclass(frozen=True)
+class Participant:
+    """Who enters a room, as Jitsi is told: an id, a display name, and whether they run it."""
+
+    id: str
+    name: str
+    moderator: bool
+
+
+def participant(who: Person | Participant, appointment: Appointment) -> Participant:
+    """The doctor or the patient as a Participant (guests are made as one: telemedicine/guests.py)."""
+    if isinstance(who, Participant):
+        return who
+    return Participant(id=str(who.pk), name=display_name(who), moderator=is_assigned_doctor(who, appointment))
+
+
+def user_context(person: Participant) -> dict:
     return {
-        "id": str(user.pk),
-        "name": display_name(user),
+        "id": person.id,
+        "name": person.name,
         # Strings, as JaaS documents them; Prosody's token_affiliation accepts "true" as well as true.
-        "moderator": "true" if moderator else "false",
+        "moderator": "true" if person.moderator else "false",
     }
 
 
-def room_token(appointment: Appointment, user: Person, now: datetime) -> str | None:
+def room_token(appointment: Appointment, who: Person | Participant, now: datetime) -> str | None:
     """
-    The token for `user` to enter the appointment's room now, or None in public mode.
+    The token for `who` (the doctor, the patient, or a guest as a Participant) to enter the
+    appointment's room now, or None in public mode.
 
-    Call only for someone room_access() allowed: the token is the server-side proof of that decision.
+    Call only for someone room_access() (or guest_access()) allowed: the token is the
+    server-side proof of that decision.
     """
     if not uses_tokens():
         return None
     mode = jitsi_mode()
-    moderator = is_assigned_doctor(user, appointment)
+    person = participant(who, appointment)
+    moderator = person.moderator
     lifetime = token_lifetime(appointment, now)
-    user_claims = user_context(user, moderator)
+    user_claims = user_context(person)
     claims: dict[str, Any] = {
         "room": appointment.get_jitsi_room_name(),
         "iat": int(now.timestamp()),

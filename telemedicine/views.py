@@ -80,7 +80,14 @@ def detail_context(request: HtmxHttpRequest, appointment: Appointment, now: date
 @never_cache
 def appointment_detail(request: HtmxHttpRequest, appointment_id: int) -> HttpResponse:
     appointment = appointment_for_participant(request, appointment_id)
-    return render(request, DETAIL_TEMPLATE, detail_context(request, appointment, timezone.now()))
+    context = detail_context(request, appointment, timezone.now())
+    if integration_enabled() and appointment.is_telemedicine:
+        # Only the page shows guests, never the status card's poll: it costs the poll nothing.
+        from .guest_views import guests_context  # guest_views builds on this module
+
+        guests = guests_context(request, appointment)
+        context |= guests | {"show_guests": guests["is_doctor"] or guests["may_invite"] or guests["guests"]}
+    return render(request, DETAIL_TEMPLATE, context)
 
 
 @require_GET

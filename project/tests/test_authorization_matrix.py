@@ -21,11 +21,19 @@ import logging
 from dataclasses import dataclass
 
 import pytest
+from django.core import signing
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from freezegun import freeze_time
 
-PEOPLE = ["anonymous", "other_patient", "other_doctor", "patient", "doctor", "staff"]
+from telemedicine import guests
+from telemedicine.models import Guest
+
+USERS = ["anonymous", "other_patient", "other_doctor", "patient", "doctor", "staff"]
+# Guests hold a guest link's cookie, no account: this visit's guest, one whose invitation was
+# withdrawn, one whose link has expired, and a guest of another visit (telemedicine/guests.py).
+GUESTS = ["guest", "revoked_guest", "expired_guest", "other_guest"]
+PEOPLE = USERS + GUESTS
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 OUR_ADMIN_APPS = ("admin:appointments_", "admin:telemedicine_")
 
@@ -64,8 +72,18 @@ def everyone(status):
     return dict.fromkeys(PEOPLE, status)
 
 
-def people(anonymous, other_patient, other_doctor, patient, doctor, staff):
-    return dict(zip(PEOPLE, [anonymous, other_patient, other_doctor, patient, doctor, staff], strict=True))
+def people(anonymous, other_patient, other_doctor, patient, doctor, staff, guests=None):
+    """
+    Each person's answer. Guests are anonymous visitors to everything but their own pages,
+    so they answer as `anonymous` unless `guests` ({guest, revoked_guest, ...}) says otherwise.
+    """
+    answers = dict(zip(USERS, [anonymous, other_patient, other_doctor, patient, doctor, staff], strict=True))
+    return answers | dict.fromkeys(GUESTS, anonymous) | (guests or {})
+
+
+def guests_only(guest, others):
+    """A guest page: this visit's valid guest gets `guest`, every other person `others`."""
+    return people(others, others, others, others, others, others, guests={"guest": guest})
 
 
 WRONG_METHOD = everyone(405)
@@ -83,6 +101,7 @@ ROOM = people(LOGGED_OUT, 404, 404, Window(200, 403), Window(200, 403), 404)
 ADMIN_ONLY_STAFF = people(302, 302, 302, 302, 302, 200)  # 302: the admin's own login page
 ADMIN_NO_PERMISSION = people(302, 302, 302, 302, 302, 403)  # staff without the model permission
 LOGGED_IN_REDIRECTED = people(200, 302, 302, 302, 302, 302)  # login page: logged-in people go to the dashboard
+GUEST_REFUSED = 403  # "This guest link does not work": withdrawn, expired, someone else's, or no link at all
 
 EXPECTED = {
     "home": methods(GET=everyone(302)),
@@ -118,6 +137,15 @@ EXPECTED = {
     "telemedicine:call-event": methods(POST=people(LOGGED_OUT, 404, 404, 400, 400, 404)),
     # A link without its token signs nobody in, whoever asks; an empty request is a bad form.
     "telemedicine:sign-in": methods(GET=everyone(403)),
+    # A guest's own pages answer to their link's cookie only; without a valid one, nothing opens.
+    "telemedicine:guest-open": methods(GET=everyone(GUEST_REFUSED)),  # the link without its token
+    "telemedicine:guest-room": methods(GET=guests_only(Window(200, 200), GUEST_REFUSED)),  # room, or waiting card
+    "telemedicine:guest-status": methods(GET=guests_only(200, GUEST_REFUSED)),
+    "telemedicine:guest-call-event": methods(POST=guests_only(400, 404)),  # an empty report is a bad request
+    # Inviting: the doctor (the patient only when allowed); an empty form is 400.
+    "telemedicine:invite-guest": methods(POST=people(LOGGED_OUT, 404, 404, 404, 400, 404)),
+    "telemedicine:guest-policy": methods(POST=people(LOGGED_OUT, 404, 404, 404, 302, 404)),
+    "telemedicine:revoke-guest": methods(POST=people(LOGGED_OUT, 404, 404, 404, 302, 404)),
     "telemedicine:sign-in-request": methods(POST=everyone(400)),
     # Passwords: Django's own views (FormView answers PUT like POST, HEAD like GET).
     "password_reset": methods(**dict.fromkeys(["GET", "HEAD", "POST", "PUT", "OPTIONS"], everyone(200))),
@@ -150,6 +178,11 @@ EXPECTED = {
         f"admin:appointments_{model}_history": methods(otherwise=everyone(302))
         for model in ["notification", "patientprofile"]
     },
+    # Guests, read-only: staff with the permission (the fixture's staff has none).
+    **{
+        f"admin:telemedicine_guest_{page}": methods(otherwise=ADMIN_NO_PERMISSION)
+        for page in ["changelist", "add", "history", "delete", "change"]
+    },
     # The audit trail: superusers only (the clinic's staff have no permission on it).
     **{
         f"admin:telemedicine_accessevent_{page}": methods(otherwise=ADMIN_NO_PERMISSION)
@@ -163,6 +196,8 @@ def room_name_may_show(url_name, person, method, inside_window) -> bool:
     """The only answers that may carry the room name."""
     if url_name == "telemedicine:jitsi-room":
         return person in {"patient", "doctor"} and method == "GET" and inside_window
+    if url_name == "telemedicine:guest-room":
+        return person == "guest" and method == "GET" and inside_window
     # Issue 4: the admin shows clinic staff the appointment with its room name, read-only.
     return url_name == "admin:appointments_appointment_change" and person == "staff" and method != "HEAD"
 
@@ -190,13 +225,45 @@ def log_records(caplog):
         logger.removeHandler(caplog.handler)
 
 
-def url_kwargs(pattern, appointment) -> dict:
+def make_guests(appointment, other_visit, doctor) -> dict:
+    """This visit's guests (valid, withdrawn, expired link) and another visit's, with their cookies."""
+    made = {
+        "guest": Guest.objects.create(
+            appointment=appointment, name="Ivy Interpreter", email="ivy@example.org", invited_by=doctor
+        ),
+        "revoked_guest": Guest.objects.create(
+            appointment=appointment, name="Rex Revoked", email="rex@example.org", invited_by=doctor, revoked_at=NOW
+        ),
+        "expired_guest": Guest.objects.create(
+            appointment=appointment, name="Eve Expired", email="eve@example.org", invited_by=doctor
+        ),
+        "other_guest": Guest.objects.create(
+            appointment=other_visit, name="Otto Other", email="otto@example.org", invited_by=doctor
+        ),
+    }
+    cookies = {name: guests.link_token(guest) for name, guest in made.items()}
+    cookies["expired_guest"] = ExpiredSigner(salt=guests.SALT).sign_object(made["expired_guest"].pk)
+    return {"guests": made, "cookies": cookies}
+
+
+class ExpiredSigner(signing.TimestampSigner):
+    """Signs as guests.link_token() does, one second too long ago to be accepted."""
+
+    def timestamp(self):
+        return signing.b62_encode(int(NOW.timestamp()) - guests.link_max_age() - 1)
+
+
+def url_kwargs(pattern, appointment, person=None, visit_guests=None) -> dict:
     """What goes into a URL's parameters: the appointment's id, or something of that appointment."""
     from telemedicine.models import SignInLink
 
     kwargs = {}
     for name in pattern.pattern.converters:
-        if name == "link_id":
+        if name == "guest_id":
+            # Withdrawn and expired guests try their own pages; everyone else this visit's guest's.
+            own = person if person in ("revoked_guest", "expired_guest") else "guest"
+            kwargs[name] = visit_guests[appointment.pk]["guests"][own].pk
+        elif name == "link_id":
             link = SignInLink.objects.create(
                 user=appointment.patient, appointment=appointment, expires_at=appointment.starts_at
             )
@@ -214,31 +281,39 @@ def send(client, method, url):
 @pytest.mark.parametrize("url_name,pattern", MATRIX_URLS, ids=[name for name, _ in MATRIX_URLS])
 def test_authorization_matrix(url_name, pattern, person, request, make_appointment, log_records):
     assert url_name in EXPECTED, f"{url_name} is routed but has no expectations: add it to EXPECTED"
-    for fixture in PEOPLE[1:]:
+    for fixture in USERS[1:]:
         request.getfixturevalue(fixture)  # everyone exists, whoever asks
     with freeze_time(NOW):
         appointments = {
             True: make_appointment(starts_at=IN_WINDOW_START, is_telemedicine=True),
             False: make_appointment(starts_at=OUTSIDE_WINDOW_START, is_telemedicine=True),
         }
-        room_names = {appointment.get_jitsi_room_name() for appointment in appointments.values()}
+        other_visit = make_appointment(starts_at=IN_WINDOW_START + dt.timedelta(hours=1), is_telemedicine=True)
+        doctor = request.getfixturevalue("doctor")
+        visit_guests = {
+            pk: make_guests(appointment, other_visit, doctor)
+            for pk, appointment in ((a.pk, a) for a in appointments.values())
+        }
+        room_names = {appointment.get_jitsi_room_name() for appointment in [*appointments.values(), other_visit]}
         actual, expected, leaks = {}, {}, []
         # One client (each new Client loads every middleware, whitenoise's file scan included).
         client = Client()
-        if person != "anonymous":
+        if person in USERS and person != "anonymous":
             client.force_login(request.getfixturevalue(person))
         for inside_window, appointment in appointments.items():
-            url = reverse(url_name, kwargs=url_kwargs(pattern, appointment))
+            if person in GUESTS:
+                client.cookies[guests.COOKIE_NAME] = visit_guests[appointment.pk]["cookies"][person]
+            url = reverse(url_name, kwargs=url_kwargs(pattern, appointment, person, visit_guests))
             for method in METHODS:
                 # A logout ends the session: log in again before the next request.
-                if url_name == "logout" and person != "anonymous":
+                if url_name == "logout" and person in USERS and person != "anonymous":
                     client.force_login(request.getfixturevalue(person))
                 response = send(client, method, url)
                 label = f"{method} {'inside' if inside_window else 'outside'} window"
                 want = EXPECTED[url_name][method][person]
                 expected[label] = (want.inside if inside_window else want.outside) if isinstance(want, Window) else want
                 actual[label] = response.status_code
-                if url_name == "telemedicine:jitsi-room" and room_name_may_show(
+                if url_name in ("telemedicine:jitsi-room", "telemedicine:guest-room") and room_name_may_show(
                     url_name, person, method, inside_window
                 ):
                     # The one place it must be: proves the search below would find a leak.
@@ -248,6 +323,7 @@ def test_authorization_matrix(url_name, pattern, person, request, make_appointme
                     leaks += [label for name in room_names if name in shown]
                 # Undo what the request changed (a toggle, a cancel) so both cases start alike.
                 type(appointment).objects.filter(pk=appointment.pk).update(status="scheduled", is_telemedicine=True)
+                Guest.objects.filter(pk=visit_guests[appointment.pk]["guests"]["guest"].pk).update(revoked_at=None)
             if not pattern.pattern.converters:
                 break  # no appointment in the URL: one round of methods says it all
     assert actual == expected

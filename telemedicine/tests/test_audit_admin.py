@@ -123,9 +123,12 @@ class TestCsvExport:
             "created_at": WHEN.isoformat(),
             "user_id": str(patient.pk),
             "username": "pat",
+            "guest_id": "",
+            "guest_name": "",
             "appointment_id": str(visit.pk),
             "action": "room-opened",
             "reason": "",
+            "detail": "",
             "ip_address": "203.0.113.7",
             "user_agent": "Mozilla/5.0",
         }
