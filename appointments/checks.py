@@ -21,3 +21,28 @@ def check_cache_is_shared(app_configs, **kwargs):
             id="appointments.W001",
         )
     ]
+
+
+# Headers a client can write into: only the entries the clinic's proxies appended count.
+FORWARDING_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_FORWARDED", "HTTP_FORWARDED_FOR")
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_forwarded_addresses_are_counted(app_configs, **kwargs):
+    """Reading X-Forwarded-For without knowing the proxies lets a client choose its own address."""
+    headers = set(settings.AXES_IPWARE_META_PRECEDENCE_ORDER)
+    if not headers & set(FORWARDING_HEADERS) or settings.AXES_IPWARE_PROXY_COUNT is not None:
+        return []
+    if settings.AXES_IPWARE_PROXY_TRUSTED_IPS:
+        return []
+    return [
+        checks.Warning(
+            "The client's address is read from a forwarding header, but the proxies are not counted.",
+            hint=(
+                "Set CLIENT_IP_PROXY_COUNT (or CLIENT_IP_TRUSTED_PROXIES): a client can put any address "
+                "in front of what the proxy appends, and escape lock-outs and rate limits with it "
+                "(docs/deploying.md)."
+            ),
+            id="appointments.W002",
+        )
+    ]

@@ -235,8 +235,38 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
-# Behind a proxy, axes (and the audit trail) take the client address from this header.
-AXES_IPWARE_META_PRECEDENCE_ORDER = env_list("CLIENT_IP_HEADERS", ["REMOTE_ADDR"])
+
+# --- The client's address behind proxies ------------------------------------------------
+# Lock-outs (axes), the per-address rate limits (project/rate_limits.client_address) and the
+# audit trail (telemedicine/audit.client_ip) all ask axes, which asks django-ipware, so the
+# three always agree. Proxies APPEND to X-Forwarded-For (nginx's $proxy_add_x_forwarded_for,
+# cloud load balancers): the client writes the first entries, so only the last ones can be
+# trusted. CLIENT_IP_PROXY_COUNT is how many proxies stand in front of the app (nginx alone:
+# 1; a load balancer then nginx: 2); CLIENT_IP_TRUSTED_PROXIES names the proxies whose
+# addresses the header ends with (all but the one that connects to the app), one prefix per
+# proxy, in the order a request passes them. docs/deploying.md shows each set-up.
+CLIENT_IP_PROXY_COUNT = env_int("CLIENT_IP_PROXY_COUNT", 0)
+CLIENT_IP_TRUSTED_PROXIES = env_list("CLIENT_IP_TRUSTED_PROXIES", [])
+if CLIENT_IP_PROXY_COUNT < 0 or any("/" in proxy for proxy in CLIENT_IP_TRUSTED_PROXIES):
+    raise ImproperlyConfigured(
+        "CLIENT_IP_PROXY_COUNT must be 0 or more, and CLIENT_IP_TRUSTED_PROXIES lists addresses or "
+        "prefixes such as 10.0.0. (no /networks): see docs/deploying.md."
+    )
+BEHIND_PROXIES = bool(CLIENT_IP_PROXY_COUNT or CLIENT_IP_TRUSTED_PROXIES)
+AXES_IPWARE_META_PRECEDENCE_ORDER = env_list(
+    "CLIENT_IP_HEADERS", ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if BEHIND_PROXIES else ["REMOTE_ADDR"]
+)
+# ipware counts the proxies listed in the header; the last proxy is REMOTE_ADDR, not listed.
+AXES_IPWARE_PROXY_COUNT = CLIENT_IP_PROXY_COUNT - 1 if CLIENT_IP_PROXY_COUNT else None
+AXES_IPWARE_PROXY_TRUSTED_IPS = CLIENT_IP_TRUSTED_PROXIES or None
+# Not strict: a client that prepends entries is still found at its place from the right,
+# rather than the whole header being dropped (which would lump it with the proxy's address).
+IPWARE_STRICT = False
+# ipware's "legacy" (django-ipware 7) algorithm splits the header on commas, as proxies
+# write it. The newer one reads quotes and RFC 7239 syntax in X-Forwarded-For, so a client
+# sending `for=203.0.113.66;x="` makes the entry the proxy appended part of its own quoted
+# string, and is then taken at its word, strict or not (project/tests/test_client_address.py).
+IPWARE_ALGORITHM = "legacy"
 
 # --- Internationalisation, time -------------------------------------------------
 

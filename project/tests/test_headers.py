@@ -124,6 +124,12 @@ def test_check_deploy_is_clean_with_the_production_environment():
     assert "no issues" in result.stdout
 
 
+@pytest.mark.parametrize("proxies", [{"CLIENT_IP_PROXY_COUNT": "1"}, {"CLIENT_IP_TRUSTED_PROXIES": "10.0.0."}])
+def test_check_deploy_is_clean_behind_counted_proxies(proxies):
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION, **proxies)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 @pytest.mark.parametrize(
     "setting,value,warning",
     [
@@ -131,6 +137,8 @@ def test_check_deploy_is_clean_with_the_production_environment():
         ("DJANGO_SECURE_COOKIES", "0", "security.W012"),
         ("DJANGO_SECURE_SSL_REDIRECT", "0", "security.W008"),
         ("REDIS_URL", "", "appointments.W001"),  # workers would each count and cache on their own
+        # The client would choose its own address (docs/deploying.md).
+        ("CLIENT_IP_HEADERS", "HTTP_X_FORWARDED_FOR", "appointments.W002"),
     ],
 )
 def test_check_deploy_catches_a_weakened_production_setting(setting, value, warning):
