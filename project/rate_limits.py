@@ -26,6 +26,8 @@ from django_ratelimit.core import get_usage, is_ratelimited
 
 from telemedicine.audit import client_ip
 
+from .login import username_key
+
 # Rates in django-ratelimit's notation: "count/period" (s, m, h, d).
 LOGIN_PER_IP = "30/m"  # a whole clinic behind one NAT address still logs in freely
 LOGIN_PER_USERNAME = (
@@ -47,8 +49,8 @@ def client_address(request) -> str:
 
 
 def login_username(group, request) -> str:
-    """The username being tried, case-folded so that case variants share one counter."""
-    return request.POST.get("username", "").strip().casefold()[:150]
+    """The username being tried, as axes counts it: look-alike spellings share one counter."""
+    return username_key(request.POST.get("username"))
 
 
 @dataclass(frozen=True)

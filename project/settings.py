@@ -235,6 +235,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+# One count per account, however the username is spelled (NFKC, case-folded; project/login.py).
+AXES_USERNAME_CALLABLE = "project.login.axes_username"
 
 # --- The client's address behind proxies ------------------------------------------------
 # Lock-outs (axes), the per-address rate limits (project/rate_limits.client_address) and the
