@@ -61,11 +61,16 @@ class Limit:
     methods: tuple | list = ALL
 
 
+# Both login pages (the app's and the admin's) count together: the same groups, so
+# switching page gains no guesses.
+LOGIN = [
+    Limit("login-ip", LOGIN_PER_IP, key="ip", methods=["POST"]),
+    Limit("login-username", LOGIN_PER_USERNAME, key=login_username, methods=["POST"]),
+]
+
 LIMITS: dict[str, list[Limit]] = {
-    "login": [
-        Limit("login-ip", LOGIN_PER_IP, key="ip", methods=["POST"]),
-        Limit("login-username", LOGIN_PER_USERNAME, key=login_username, methods=["POST"]),
-    ],
+    "login": LOGIN,
+    "admin:login": LOGIN,
     "telemedicine:check-telemedicine-status": [Limit("status", STATUS)],
     "telemedicine:jitsi-room": [Limit("room", ROOM)],
     "telemedicine:toggle-telemedicine": [Limit("toggle", TOGGLE)],
