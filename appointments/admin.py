@@ -1,19 +1,59 @@
 from django.contrib import admin
 
+from .forms import PersonChoiceField
 from .models import Appointment
+from .roles import doctors, patients
+from .signals import Change, announce, changes_between
+
+# What changes_between() compares, as the database holds it (people as ids).
+COMPARED = {"doctor": "doctor_id", "patient": "patient_id", "date": "date", "time": "time", "status": "status"}
 
 
 @admin.register(Appointment)
 class AppointmentAdmin(admin.ModelAdmin):
+    """
+    Clinic staff's full view of appointments. The doctor and the patient are chosen among
+    active doctors and active patients only (the rule of roles.doctors / roles.patients):
+    a staff member cannot make themselves, or anyone else, the doctor of a visit. Every
+    change of people, date, time or status is announced inside the admin's transaction,
+    so the audit trail records it, and new people get a new room.
+    """
+
     list_display = ["patient", "doctor", "date", "time", "status", "is_telemedicine"]
     list_filter = ["status", "is_telemedicine", "date"]
     search_fields = ["patient__username", "doctor__username"]
     readonly_fields = ["jitsi_room_name", "created_at", "updated_at"]
     list_select_related = ["patient", "doctor"]
-    autocomplete_fields = ["patient", "doctor"]
     date_hierarchy = "date"
     fieldsets = [
         ("Basic", {"fields": ["patient", "doctor", "date", "time", "description", "status"]}),
         ("Telemedicine", {"fields": ["is_telemedicine", "jitsi_room_name"], "classes": ["collapse"]}),
         ("Timestamps", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # A plain choice among the clinic's active doctors or patients (the admin's
+        # autocomplete would list every user, and needs permissions on users staff lack).
+        choices = {"doctor": doctors, "patient": patients}
+        if db_field.name in choices:
+            kwargs |= {"queryset": choices[db_field.name](), "form_class": PersonChoiceField}
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        """Runs inside the admin's transaction (ModelAdmin.changeform_view), as announce() asks."""
+        if not change:
+            super().save_model(request, obj, form, change)
+            announce(obj, Change.SCHEDULED, actor=request.user, request=request)
+            return
+        before = (
+            Appointment.objects.select_for_update().values(*COMPARED.values()).get(pk=obj.pk)
+        )  # the row as it is now, not as the form was first shown
+        super().save_model(request, obj, form, change)
+        found = changes_between(
+            {name: before[column] for name, column in COMPARED.items()},
+            {name: getattr(obj, column) for name, column in COMPARED.items()},
+        )
+        for kind, fields in found:
+            if kind is Change.PEOPLE_CHANGED:
+                obj.new_room()
+            announce(obj, kind, actor=request.user, request=request, fields=fields)
