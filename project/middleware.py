@@ -4,6 +4,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import resolve_url
+from django.utils.cache import patch_cache_control
 from django_htmx.http import HttpResponseClientRedirect
 
 
@@ -86,3 +87,22 @@ class SlidingSessionMiddleware:
 
 def refresh_interval() -> int:
     return min(settings.SESSION_REFRESH_INTERVAL, settings.SESSION_COOKIE_AGE // 10)
+
+
+class PrivatePagesMiddleware:
+    """
+    Every answer to a signed-in person says `Cache-Control: private, no-store`: dashboards
+    and scheduling forms carry patient names, and neither the browser (a clinic's shared
+    computer, its back button) nor any cache on the way may keep them. Pages that were
+    already never_cache keep their directives; these two are added.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            patch_cache_control(response, private=True, no_store=True)
+        return response

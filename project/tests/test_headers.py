@@ -146,3 +146,54 @@ def test_check_deploy_catches_a_weakened_production_setting(setting, value, warn
     result = manage("check", "--deploy", "--fail-level", "WARNING", **(PRODUCTION | {setting: value}))
     assert result.returncode != 0
     assert warning in result.stdout + result.stderr
+
+
+# --- Nothing a signed-in person sees is kept by the browser (issue 16, finding 7) ---------
+
+SIGNED_IN = ["patient", "doctor", "superuser"]
+
+
+def every_named_url(appointment, user) -> list[tuple[str, str]]:
+    """(name, URL) for every named pattern the resolver routes, walked as the authorisation matrix walks it."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from project.tests.test_authorization_matrix import routed_urls
+
+    values = {
+        "appointment_id": appointment.pk,
+        "object_id": appointment.pk,
+        "id": user.pk,
+        "content_type_id": ContentType.objects.get_for_model(appointment).pk,
+        "app_label": "appointments",
+    }
+    urls = []
+    for name, pattern in routed_urls():
+        if name.endswith(":"):
+            continue  # unnamed admin catch-alls: redirects to the named pages below
+        groups = pattern.pattern.regex.groupindex
+        urls.append((name, reverse(name, kwargs={group: values[group] for group in groups})))
+    return urls
+
+
+@pytest.mark.parametrize("person", SIGNED_IN)
+def test_every_answer_to_a_signed_in_person_says_private_no_store(person, request, make_appointment, client_for):
+    if person == "superuser":
+        user = request.getfixturevalue("make_user")("root", is_staff=True, is_superuser=True)
+    else:
+        user = request.getfixturevalue(person)
+    with freeze_time(START):
+        appointment = make_appointment(starts_at=START, is_telemedicine=True)
+        client = client_for(user)
+        urls = every_named_url(appointment, user)
+        assert len(urls) > 40  # the admin's pages too
+        missing = []
+        for name, url in urls:
+            for method in ["GET", "POST"]:
+                if name.endswith("logout") and method == "POST":
+                    continue  # signs out: the answer is no longer a signed-in person's
+                response = client.generic(method, url, "", content_type="application/x-www-form-urlencoded")
+                directives = {part.strip() for part in response.get("Cache-Control", "").split(",")}
+                if not {"private", "no-store"} <= directives:
+                    missing.append(f"{method} {name} {response.status_code}: {response.get('Cache-Control')}")
+                type(appointment).objects.filter(pk=appointment.pk).update(status="scheduled")
+    assert missing == []
