@@ -395,14 +395,24 @@ LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "plain": {"format": "{asctime} {levelname} {name} {message}", "style": "{"},
+        # Redacts room names, tokens, sign-in links and quoted database values (project/log.py).
+        "plain": {
+            "()": "project.log.RedactingFormatter",
+            "format": "{asctime} {levelname} {name} {message}",
+            "style": "{",
+        },
     },
     "handlers": {
+        # stderr: gunicorn's error log, or the journal.
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
     },
     "loggers": {
         "telemedicine": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         "appointments": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        # Server errors (500) with their tracebacks, in production too: Django's own console
+        # handler only runs with DEBUG on. The path is logged, never the query string. 4xx
+        # answers (warnings) are the access log's business.
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
 }
 TELEMEDICINE_LOG_FILE = os.environ.get("TELEMEDICINE_LOG_FILE", "")
