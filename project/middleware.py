@@ -7,6 +7,8 @@ from django.shortcuts import resolve_url
 from django.utils.cache import patch_cache_control
 from django_htmx.http import HttpResponseClientRedirect
 
+from . import sessions
+
 
 class HtmxLoginRedirectMiddleware:
     """
@@ -58,13 +60,17 @@ class PermissionsPolicyMiddleware:
 
 class SlidingSessionMiddleware:
     """
-    The idle timeout (SESSION_COOKIE_AGE) runs from a person's latest request, as with
-    SESSION_SAVE_EVERY_REQUEST, but the session is written back, and its cookie sent
-    again, at most once every SESSION_REFRESH_INTERVAL seconds (or a tenth of the idle
-    timeout, if shorter). A waiting patient's status card polls every 10 s: saving on
-    every request was a cache write (an UPDATE and a commit with sessions in the
-    database) and a Set-Cookie header on each poll. The price: a session can end up to
-    that interval before a full idle timeout has passed since the latest request.
+    The two clocks of a session (project/sessions.py). Before the view: a session older
+    than SESSION_ABSOLUTE_LIFETIME is ended, so the request goes on signed out (to the
+    login page). After it: the idle timeout (SESSION_COOKIE_AGE) runs from the person's
+    latest request, as with SESSION_SAVE_EVERY_REQUEST, except that polls a view marked
+    with sessions.mark_poll(request, keeps_alive=False) do not count; and the session is
+    written back, and its cookie sent again, at most once every SESSION_REFRESH_INTERVAL
+    seconds (or a tenth of the idle timeout, if shorter). A waiting patient's status card
+    polls every 10 s: saving on every request was a cache write (an UPDATE and a commit
+    with sessions in the database) and a Set-Cookie header on each poll. The price: a
+    session can end up to that interval before a full idle timeout has passed since the
+    latest request.
     """
 
     REFRESHED_AT = "_refreshed_at"
@@ -73,14 +79,21 @@ class SlidingSessionMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        response = self.get_response(request)
         session = request.session
-        if session.is_empty():  # no session cookie: nothing to keep alive, and none is made
+        # No session cookie: nothing to end or keep alive, and none is made (no load either).
+        if not session.is_empty() and sessions.lifetime_is_over(session, int(time.time())):
+            session.flush()  # signed out; SessionMiddleware drops the cookie
+        response = self.get_response(request)
+        if session.is_empty():
             return response
         refreshed_at = session.get(self.REFRESHED_AT, 0)  # loads the session
         now = int(time.time())
         # Empty once loaded: the cookie's session has ended; SessionMiddleware drops the cookie.
-        if not session.is_empty() and now - refreshed_at >= refresh_interval():
+        if session.is_empty():
+            return response
+        if sessions.is_signed_in(session) and sessions.SIGNED_IN_AT not in session:
+            sessions.stamp_sign_in(session, now)  # signed in before sign-ins were stamped
+        if sessions.extends_idle_timeout(request) and now - refreshed_at >= refresh_interval():
             session[self.REFRESHED_AT] = now  # modified: SessionMiddleware saves it with a new expiry
         return response
 

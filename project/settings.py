@@ -205,10 +205,14 @@ if REDIS_URL and env_bool("SESSIONS_IN_REDIS", True):
     # a session everywhere. A Redis restart logs everyone out: SESSIONS_IN_REDIS=0 keeps
     # them in the database, read through Redis.
     SESSION_ENGINE = "django.contrib.sessions.backends.cache"
-# Idle timeout: a session ends after this many seconds without a request. The status
-# card's polls and the room page's heartbeat count as requests, so a patient who is
-# waiting for their call is never logged out while the page is open.
+# Idle timeout: a session ends after this many seconds without a request a person made.
+# Pages that poll on their own say so (project/sessions.mark_poll): a status card's polls
+# count only while its visit is near or open (telemedicine.access.poll_keeps_session_alive),
+# the dashboard's refresh never; the room page's heartbeats count, so a call never times out.
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_TIMEOUT", 30 * 60)
+# Absolute lifetime: seconds from signing in after which a session ends whatever happens
+# (a working day), so a screen left signed in on a shared computer signs out by itself.
+SESSION_ABSOLUTE_LIFETIME = env_int("SESSION_ABSOLUTE_LIFETIME", 10 * 60 * 60)
 # The timeout slides with every request, but the session is saved at most once a minute
 # (project.middleware.SlidingSessionMiddleware), not on each status poll.
 SESSION_REFRESH_INTERVAL = 60
@@ -348,6 +352,9 @@ TELEMEDICINE_SETTINGS = {
     "AUTO_END_SESSION_AFTER": env_int("AUTO_END_SESSION_AFTER", 45),
     # Seconds between the status card's steady polls (it also polls exactly when the window opens).
     "STATUS_POLL_INTERVAL": env_int("STATUS_POLL_INTERVAL", 10),
+    # Minutes before the call window opens from which the status card's polls keep the
+    # session alive (project/sessions.py); earlier polls let an unattended screen time out.
+    "SESSION_KEEPALIVE_LEAD": env_int("SESSION_KEEPALIVE_LEAD", 60),
     # Which Jitsi the rooms run on: "public" (JITSI_DOMAIN, no tokens), "self_hosted" (your
     # Jitsi with Prosody token auth, HS256) or "jaas" (8x8 Jitsi as a Service, RS256).
     # docs/jitsi.md explains each. Secrets come from the environment only.
