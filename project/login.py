@@ -29,7 +29,7 @@ def username_key(username: str | None) -> str:
 
 def axes_username(request, credentials: dict | None = None) -> str:
     """AXES_USERNAME_CALLABLE: the same key, from what axes was handed or from the POSTed form."""
-    field = settings.AXES_USERNAME_FORM_FIELD
+    field = getattr(settings, "AXES_USERNAME_FORM_FIELD", "username")  # axes sets its default at start-up
     if credentials is not None and credentials.get(field) is not None:
         return username_key(credentials[field])
     data = getattr(request, "data", None) or getattr(request, "POST", {})
@@ -41,10 +41,10 @@ class LoginView(auth_views.LoginView):
 
     redirect_authenticated_user = True
 
-    def get_redirect_url(self) -> str:
+    def get_success_url(self) -> str:
         # ?next= pointing back at the login page (e.g. /login/?next=/login/) made Django raise
         # "Redirection loop for authenticated user detected" (a 500): go to the dashboard instead.
-        url = super().get_redirect_url()
-        if url and urlsplit(url).path == resolve_url(settings.LOGIN_URL):
-            return ""
+        url = super().get_success_url()
+        if urlsplit(url).path == resolve_url(settings.LOGIN_URL):
+            return resolve_url(settings.LOGIN_REDIRECT_URL)
         return url

@@ -187,7 +187,7 @@ else:
 # Rate limits (project/rate_limits.py) count in the default cache. A limit reached
 # answers 429 through this view: a page, or a partial for htmx.
 RATELIMIT_VIEW = "project.errors.too_many_requests"
-# Per-address limits see the client behind a proxy exactly as axes does (CLIENT_IP_HEADERS).
+# Per-address limits see the client behind proxies exactly as axes does (CLIENT_IP_PROXY_COUNT, below).
 RATELIMIT_IP_META_KEY = "project.rate_limits.client_address"
 SILENCED_SYSTEM_CHECKS = []
 if not REDIS_URL:
@@ -249,10 +249,10 @@ AXES_USERNAME_CALLABLE = "project.login.axes_username"
 # audit trail (telemedicine/audit.client_ip) all ask axes, which asks django-ipware, so the
 # three always agree. Proxies APPEND to X-Forwarded-For (nginx's $proxy_add_x_forwarded_for,
 # cloud load balancers): the client writes the first entries, so only the last ones can be
-# trusted. CLIENT_IP_PROXY_COUNT is how many proxies stand in front of the app (nginx alone:
-# 1; a load balancer then nginx: 2); CLIENT_IP_TRUSTED_PROXIES names the proxies whose
-# addresses the header ends with (all but the one that connects to the app), one prefix per
-# proxy, in the order a request passes them. docs/deploying.md shows each set-up.
+# trusted. CLIENT_IP_PROXY_COUNT is how many entries the clinic's proxies append (nginx
+# alone: 1, the client's address; a load balancer then nginx: 2); CLIENT_IP_TRUSTED_PROXIES
+# instead names what the header must end with after the client's entry (the proxies'
+# addresses, one prefix per entry, in order). docs/deploying.md shows each set-up.
 CLIENT_IP_PROXY_COUNT = env_int("CLIENT_IP_PROXY_COUNT", 0)
 CLIENT_IP_TRUSTED_PROXIES = env_list("CLIENT_IP_TRUSTED_PROXIES", [])
 if CLIENT_IP_PROXY_COUNT < 0 or any("/" in proxy for proxy in CLIENT_IP_TRUSTED_PROXIES):
@@ -264,7 +264,7 @@ BEHIND_PROXIES = bool(CLIENT_IP_PROXY_COUNT or CLIENT_IP_TRUSTED_PROXIES)
 AXES_IPWARE_META_PRECEDENCE_ORDER = env_list(
     "CLIENT_IP_HEADERS", ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if BEHIND_PROXIES else ["REMOTE_ADDR"]
 )
-# ipware counts the proxies listed in the header; the last proxy is REMOTE_ADDR, not listed.
+# ipware counts the entries after the client's (its "proxies"): the client's entry is the Nth from the end.
 AXES_IPWARE_PROXY_COUNT = CLIENT_IP_PROXY_COUNT - 1 if CLIENT_IP_PROXY_COUNT else None
 AXES_IPWARE_PROXY_TRUSTED_IPS = CLIENT_IP_TRUSTED_PROXIES or None
 # Not strict: a client that prepends entries is still found at its place from the right,
