@@ -409,17 +409,25 @@ LOGGING: dict[str, Any] = {
             "style": "{",
         },
     },
+    "filters": {"production": {"()": "django.utils.log.RequireDebugFalse"}},
     "handlers": {
         # stderr: gunicorn's error log, or the journal.
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        # Django's own console handler takes django.* only with DEBUG on; this one the rest of the time.
+        "server_errors": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "level": "ERROR",
+            "filters": ["production"],
+        },
     },
     "loggers": {
         "telemedicine": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         "appointments": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
-        # Server errors (500) with their tracebacks, in production too: Django's own console
-        # handler only runs with DEBUG on. The path is logged, never the query string. 4xx
-        # answers (warnings) are the access log's business.
-        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        # Server errors (500) with their tracebacks, in production too. The path is logged, never
+        # the query string; 4xx warnings stay below the handler's level (the access log has them).
+        # Records still reach the "django" logger, as before.
+        "django.request": {"handlers": ["server_errors"]},
     },
 }
 TELEMEDICINE_LOG_FILE = os.environ.get("TELEMEDICINE_LOG_FILE", "")
