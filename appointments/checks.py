@@ -33,7 +33,7 @@ def check_email_is_configured(app_configs, **kwargs):
                 "EMAIL_URL is not set: the clinic's emails (invitations, reminders, sign-in links, "
                 "password resets) are printed on the worker's console instead of being sent.",
                 hint="Set EMAIL_URL, e.g. smtp://user:password@mail.example:587/?tls=True (docs/configuration.md).",
-                id="appointments.W002",
+                id="appointments.W003",
             )
         )
     if not settings.DEBUG and not settings.SITE_URL.startswith("https://"):
@@ -42,7 +42,32 @@ def check_email_is_configured(app_configs, **kwargs):
                 f"SITE_URL is {settings.SITE_URL!r}: the links in the clinic's emails must be https:// "
                 "and point at this site.",
                 hint="Set SITE_URL to the address patients use, e.g. https://clinic.example.",
-                id="appointments.W003",
+                id="appointments.W004",
             )
         )
     return warnings
+
+
+# Headers a client can write into: only the entries the clinic's proxies appended count.
+FORWARDING_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_FORWARDED", "HTTP_FORWARDED_FOR")
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_forwarded_addresses_are_counted(app_configs, **kwargs):
+    """Reading X-Forwarded-For without knowing the proxies lets a client choose its own address."""
+    headers = set(settings.AXES_IPWARE_META_PRECEDENCE_ORDER)
+    if not headers & set(FORWARDING_HEADERS) or settings.AXES_IPWARE_PROXY_COUNT is not None:
+        return []
+    if settings.AXES_IPWARE_PROXY_TRUSTED_IPS:
+        return []
+    return [
+        checks.Warning(
+            "The client's address is read from a forwarding header, but the proxies are not counted.",
+            hint=(
+                "Set CLIENT_IP_PROXY_COUNT (or CLIENT_IP_TRUSTED_PROXIES): a client can put any address "
+                "in front of what the proxy appends, and escape lock-outs and rate limits with it "
+                "(docs/deploying.md)."
+            ),
+            id="appointments.W002",
+        )
+    ]

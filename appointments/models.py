@@ -171,6 +171,15 @@ class Appointment(models.Model):
             self.refresh_from_db(fields=["sequence"])
         return bool(changed)
 
+    def new_room(self) -> None:
+        """
+        Forget the room name, so the next get_jitsi_room_name() makes a new one. Called when
+        the doctor or the patient changes: whoever knew the old room (the previous doctor or
+        patient, or a token made for them) can never use it to meet the new people.
+        """
+        type(self)._base_manager.filter(pk=self.pk).update(jitsi_room_name=None)
+        self.jitsi_room_name = None
+
     def get_jitsi_room_name(self) -> str:
         """
         The appointment's Jitsi room, created on first use: 122 random bits (UUID4).

@@ -48,3 +48,36 @@ def announce(
         request=request,
         fields=fields or {},
     )
+
+
+# What each kind of change is made of, in the order they are announced.
+PEOPLE_FIELDS = ("doctor", "patient")
+WHEN_FIELDS = ("date", "time")
+CLOSING = {"cancelled": Change.CANCELLED, "completed": Change.COMPLETED}
+
+
+def plain_value(value: Any) -> Any:
+    """An id, an ISO date or time, a status code: what `fields` may hold."""
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def changes_between(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[Change, dict[str, tuple[Any, Any]]]]:
+    """
+    The announcements an edit calls for, given the appointment's values before and after it
+    (keys: doctor, patient, date, time, status; people as ids): one per kind of change made,
+    people first, then the date and time, then the status.
+    """
+
+    def changed(names):
+        return {
+            name: (plain_value(before[name]), plain_value(after[name])) for name in names if before[name] != after[name]
+        }
+
+    found = []
+    if people := changed(PEOPLE_FIELDS):
+        found.append((Change.PEOPLE_CHANGED, people))
+    if when := changed(WHEN_FIELDS):
+        found.append((Change.RESCHEDULED, when))
+    if status := changed(["status"]):
+        found.append((CLOSING.get(after["status"], Change.STATUS_CHANGED), status))
+    return found

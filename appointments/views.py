@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from project.http import HtmxHttpRequest
+from project.sessions import mark_poll
 
 from .clinic_time import clinic_now, format_moment
 from .forms import AppointmentForm, RescheduleForm
@@ -60,6 +61,8 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
         "clinic_schedule_rows": appointment_rows(clinic_page or [], STAFF, now),
     }
     if request.htmx and request.htmx.target == "appointment-lists":
+        # The 30 s refresh is the page's doing, not a person's: it never keeps a session alive.
+        mark_poll(request, keeps_alive=False)
         return render(request, f"{DASHBOARD_TEMPLATE}#appointment-lists", context)
     return render(request, DASHBOARD_TEMPLATE, context)
 

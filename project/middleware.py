@@ -4,7 +4,10 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import resolve_url
+from django.utils.cache import patch_cache_control
 from django_htmx.http import HttpResponseClientRedirect
+
+from . import sessions
 
 
 class HtmxLoginRedirectMiddleware:
@@ -57,13 +60,17 @@ class PermissionsPolicyMiddleware:
 
 class SlidingSessionMiddleware:
     """
-    The idle timeout (SESSION_COOKIE_AGE) runs from a person's latest request, as with
-    SESSION_SAVE_EVERY_REQUEST, but the session is written back, and its cookie sent
-    again, at most once every SESSION_REFRESH_INTERVAL seconds (or a tenth of the idle
-    timeout, if shorter). A waiting patient's status card polls every 10 s: saving on
-    every request was a cache write (an UPDATE and a commit with sessions in the
-    database) and a Set-Cookie header on each poll. The price: a session can end up to
-    that interval before a full idle timeout has passed since the latest request.
+    The two clocks of a session (project/sessions.py). Before the view: a session older
+    than SESSION_ABSOLUTE_LIFETIME is ended, so the request goes on signed out (to the
+    login page). After it: the idle timeout (SESSION_COOKIE_AGE) runs from the person's
+    latest request, as with SESSION_SAVE_EVERY_REQUEST, except that polls a view marked
+    with sessions.mark_poll(request, keeps_alive=False) do not count; and the session is
+    written back, and its cookie sent again, at most once every SESSION_REFRESH_INTERVAL
+    seconds (or a tenth of the idle timeout, if shorter). A waiting patient's status card
+    polls every 10 s: saving on every request was a cache write (an UPDATE and a commit
+    with sessions in the database) and a Set-Cookie header on each poll. The price: a
+    session can end up to that interval before a full idle timeout has passed since the
+    latest request.
     """
 
     REFRESHED_AT = "_refreshed_at"
@@ -72,17 +79,43 @@ class SlidingSessionMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        response = self.get_response(request)
         session = request.session
-        if session.is_empty():  # no session cookie: nothing to keep alive, and none is made
+        # No session cookie: nothing to end or keep alive, and none is made (no load either).
+        if not session.is_empty() and sessions.lifetime_is_over(session, int(time.time())):
+            session.flush()  # signed out; SessionMiddleware drops the cookie
+        response = self.get_response(request)
+        if session.is_empty():
             return response
         refreshed_at = session.get(self.REFRESHED_AT, 0)  # loads the session
         now = int(time.time())
         # Empty once loaded: the cookie's session has ended; SessionMiddleware drops the cookie.
-        if not session.is_empty() and now - refreshed_at >= refresh_interval():
+        if session.is_empty():
+            return response
+        if sessions.is_signed_in(session) and sessions.SIGNED_IN_AT not in session:
+            sessions.stamp_sign_in(session, now)  # signed in before sign-ins were stamped
+        if sessions.extends_idle_timeout(request) and now - refreshed_at >= refresh_interval():
             session[self.REFRESHED_AT] = now  # modified: SessionMiddleware saves it with a new expiry
         return response
 
 
 def refresh_interval() -> int:
     return min(settings.SESSION_REFRESH_INTERVAL, settings.SESSION_COOKIE_AGE // 10)
+
+
+class PrivatePagesMiddleware:
+    """
+    Every answer to a signed-in person says `Cache-Control: private, no-store`: dashboards
+    and scheduling forms carry patient names, and neither the browser (a clinic's shared
+    computer, its back button) nor any cache on the way may keep them. Pages that were
+    already never_cache keep their directives; these two are added.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            patch_cache_control(response, private=True, no_store=True)
+        return response

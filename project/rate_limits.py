@@ -26,6 +26,8 @@ from django_ratelimit.core import get_usage, is_ratelimited
 
 from telemedicine.audit import client_ip
 
+from .login import username_key
+
 # Rates in django-ratelimit's notation: "count/period" (s, m, h, d).
 LOGIN_PER_IP = "30/m"  # a whole clinic behind one NAT address still logs in freely
 LOGIN_PER_USERNAME = (
@@ -51,8 +53,8 @@ def client_address(request) -> str:
 
 
 def login_username(group, request) -> str:
-    """The username being tried, case-folded so that case variants share one counter."""
-    return request.POST.get("username", "").strip().casefold()[:150]
+    """The username being tried, as axes counts it: look-alike spellings share one counter."""
+    return username_key(request.POST.get("username"))
 
 
 def posted_email(group, request) -> str:
@@ -68,11 +70,16 @@ class Limit:
     methods: tuple | list = ALL
 
 
+# Both login pages (the app's and the admin's) count together: the same groups, so
+# switching page gains no guesses.
+LOGIN = [
+    Limit("login-ip", LOGIN_PER_IP, key="ip", methods=["POST"]),
+    Limit("login-username", LOGIN_PER_USERNAME, key=login_username, methods=["POST"]),
+]
+
 LIMITS: dict[str, list[Limit]] = {
-    "login": [
-        Limit("login-ip", LOGIN_PER_IP, key="ip", methods=["POST"]),
-        Limit("login-username", LOGIN_PER_USERNAME, key=login_username, methods=["POST"]),
-    ],
+    "login": LOGIN,
+    "admin:login": LOGIN,
     "telemedicine:check-telemedicine-status": [Limit("status", STATUS)],
     "telemedicine:jitsi-room": [Limit("room", ROOM)],
     "telemedicine:toggle-telemedicine": [Limit("toggle", TOGGLE)],

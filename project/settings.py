@@ -103,6 +103,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Cache-Control: private, no-store on everything a signed-in person is sent.
+    "project.middleware.PrivatePagesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -196,7 +198,7 @@ else:
 # Rate limits (project/rate_limits.py) count in the default cache. A limit reached
 # answers 429 through this view: a page, or a partial for htmx.
 RATELIMIT_VIEW = "project.errors.too_many_requests"
-# Per-address limits see the client behind a proxy exactly as axes does (CLIENT_IP_HEADERS).
+# Per-address limits see the client behind proxies exactly as axes does (CLIENT_IP_PROXY_COUNT, below).
 RATELIMIT_IP_META_KEY = "project.rate_limits.client_address"
 SILENCED_SYSTEM_CHECKS = []
 if not REDIS_URL:
@@ -214,10 +216,14 @@ if REDIS_URL and env_bool("SESSIONS_IN_REDIS", True):
     # a session everywhere. A Redis restart logs everyone out: SESSIONS_IN_REDIS=0 keeps
     # them in the database, read through Redis.
     SESSION_ENGINE = "django.contrib.sessions.backends.cache"
-# Idle timeout: a session ends after this many seconds without a request. The status
-# card's polls and the room page's heartbeat count as requests, so a patient who is
-# waiting for their call is never logged out while the page is open.
+# Idle timeout: a session ends after this many seconds without a request a person made.
+# Pages that poll on their own say so (project/sessions.mark_poll): a status card's polls
+# count only while its visit is near or open (telemedicine.access.poll_keeps_session_alive),
+# the dashboard's refresh never; the room page's heartbeats count, so a call never times out.
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_TIMEOUT", 30 * 60)
+# Absolute lifetime: seconds from signing in after which a session ends whatever happens
+# (a working day), so a screen left signed in on a shared computer signs out by itself.
+SESSION_ABSOLUTE_LIFETIME = env_int("SESSION_ABSOLUTE_LIFETIME", 10 * 60 * 60)
 # The timeout slides with every request, but the session is saved at most once a minute
 # (project.middleware.SlidingSessionMiddleware), not on each status poll.
 SESSION_REFRESH_INTERVAL = 60
@@ -248,8 +254,40 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
-# Behind a proxy, axes (and the audit trail) take the client address from this header.
-AXES_IPWARE_META_PRECEDENCE_ORDER = env_list("CLIENT_IP_HEADERS", ["REMOTE_ADDR"])
+# One count per account, however the username is spelled (NFKC, case-folded; project/login.py).
+AXES_USERNAME_CALLABLE = "project.login.axes_username"
+
+# --- The client's address behind proxies ------------------------------------------------
+# Lock-outs (axes), the per-address rate limits (project/rate_limits.client_address) and the
+# audit trail (telemedicine/audit.client_ip) all ask axes, which asks django-ipware, so the
+# three always agree. Proxies APPEND to X-Forwarded-For (nginx's $proxy_add_x_forwarded_for,
+# cloud load balancers): the client writes the first entries, so only the last ones can be
+# trusted. CLIENT_IP_PROXY_COUNT is how many entries the clinic's proxies append (nginx
+# alone: 1, the client's address; a load balancer then nginx: 2); CLIENT_IP_TRUSTED_PROXIES
+# instead names what the header must end with after the client's entry (the proxies'
+# addresses, one prefix per entry, in order). docs/deploying.md shows each set-up.
+CLIENT_IP_PROXY_COUNT = env_int("CLIENT_IP_PROXY_COUNT", 0)
+CLIENT_IP_TRUSTED_PROXIES = env_list("CLIENT_IP_TRUSTED_PROXIES", [])
+if CLIENT_IP_PROXY_COUNT < 0 or any("/" in proxy for proxy in CLIENT_IP_TRUSTED_PROXIES):
+    raise ImproperlyConfigured(
+        "CLIENT_IP_PROXY_COUNT must be 0 or more, and CLIENT_IP_TRUSTED_PROXIES lists addresses or "
+        "prefixes such as 10.0.0. (no /networks): see docs/deploying.md."
+    )
+BEHIND_PROXIES = bool(CLIENT_IP_PROXY_COUNT or CLIENT_IP_TRUSTED_PROXIES)
+AXES_IPWARE_META_PRECEDENCE_ORDER = env_list(
+    "CLIENT_IP_HEADERS", ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if BEHIND_PROXIES else ["REMOTE_ADDR"]
+)
+# ipware counts the entries after the client's (its "proxies"): the client's entry is the Nth from the end.
+AXES_IPWARE_PROXY_COUNT = CLIENT_IP_PROXY_COUNT - 1 if CLIENT_IP_PROXY_COUNT else None
+AXES_IPWARE_PROXY_TRUSTED_IPS = CLIENT_IP_TRUSTED_PROXIES or None
+# Not strict: a client that prepends entries is still found at its place from the right,
+# rather than the whole header being dropped (which would lump it with the proxy's address).
+IPWARE_STRICT = False
+# ipware's "legacy" (django-ipware 7) algorithm splits the header on commas, as proxies
+# write it. The newer one reads quotes and RFC 7239 syntax in X-Forwarded-For, so a client
+# sending `for=203.0.113.66;x="` makes the entry the proxy appended part of its own quoted
+# string, and is then taken at its word, strict or not (project/tests/test_client_address.py).
+IPWARE_ALGORITHM = "legacy"
 
 # --- Internationalisation, time -------------------------------------------------
 
@@ -378,6 +416,9 @@ TELEMEDICINE_SETTINGS = {
     "AUTO_END_SESSION_AFTER": env_int("AUTO_END_SESSION_AFTER", 45),
     # Seconds between the status card's steady polls (it also polls exactly when the window opens).
     "STATUS_POLL_INTERVAL": env_int("STATUS_POLL_INTERVAL", 10),
+    # Minutes before the call window opens from which the status card's polls keep the
+    # session alive (project/sessions.py); earlier polls let an unattended screen time out.
+    "SESSION_KEEPALIVE_LEAD": env_int("SESSION_KEEPALIVE_LEAD", 60),
     # Which Jitsi the rooms run on: "public" (JITSI_DOMAIN, no tokens), "self_hosted" (your
     # Jitsi with Prosody token auth, HS256) or "jaas" (8x8 Jitsi as a Service, RS256).
     # docs/jitsi.md explains each. Secrets come from the environment only.
@@ -425,14 +466,32 @@ LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "plain": {"format": "{asctime} {levelname} {name} {message}", "style": "{"},
+        # Redacts room names, tokens, sign-in links and quoted database values (project/log.py).
+        "plain": {
+            "()": "project.log.RedactingFormatter",
+            "format": "{asctime} {levelname} {name} {message}",
+            "style": "{",
+        },
     },
+    "filters": {"production": {"()": "django.utils.log.RequireDebugFalse"}},
     "handlers": {
+        # stderr: gunicorn's error log, or the journal.
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        # Django's own console handler takes django.* only with DEBUG on; this one the rest of the time.
+        "server_errors": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "level": "ERROR",
+            "filters": ["production"],
+        },
     },
     "loggers": {
         "telemedicine": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         "appointments": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        # Server errors (500) with their tracebacks, in production too. The path is logged, never
+        # the query string; 4xx warnings stay below the handler's level (the access log has them).
+        # Records still reach the "django" logger, as before.
+        "django.request": {"handlers": ["server_errors"]},
     },
 }
 TELEMEDICINE_LOG_FILE = os.environ.get("TELEMEDICINE_LOG_FILE", "")

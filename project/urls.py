@@ -6,11 +6,11 @@ from django.urls import include, path
 from appointments import views as appointment_views
 from appointments.forms import ClinicPasswordResetForm
 
-from . import health
+from . import health, login
 
 urlpatterns = [
     path("", appointment_views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", login.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Passwords, with Django's own views in the clinic's look; the reset email goes through the worker.
     path(

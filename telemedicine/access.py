@@ -145,6 +145,21 @@ def guest_access(guest: Guest, appointment: Appointment, now: datetime) -> Acces
     return Access(allowed=False, phase=phase, refusal=_REFUSAL_FOR_PHASE[phase])
 
 
+def poll_keeps_session_alive(appointment: Appointment, now: datetime) -> bool:
+    """
+    Does a status card's poll at `now` count as someone being there (project/sessions.py)?
+    Only from SESSION_KEEPALIVE_LEAD minutes before the call window opens until it closes,
+    both ends included, and never for a cancelled or completed visit: a patient waiting
+    for their call stays signed in, while a card left open days before a visit, on a
+    clinic's shared computer, lets the session time out.
+    """
+    if appointment.is_closed:
+        return False
+    window = call_window(appointment)
+    lead = timedelta(minutes=telemedicine_setting("SESSION_KEEPALIVE_LEAD"))
+    return window.opens_at - lead <= now <= window.closes_at
+
+
 def polling_stops(appointment: Appointment, phase: Phase, now: datetime) -> bool:
     """Once nothing can change any more the status card stops asking (HTTP 286)."""
     if phase in FINAL_PHASES:

@@ -1,8 +1,10 @@
 import csv
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.http import StreamingHttpResponse
+from django.shortcuts import redirect
 from django.urls import path
 from django.utils import timezone
 
@@ -13,14 +15,34 @@ CSV_COLUMNS = [
     "detail", "ip_address", "user_agent",
 ]  # fmt: skip
 
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection):
-# a user agent is whatever the client sent, so such cells are quoted as text.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# CSV injection (OWASP): a spreadsheet runs a cell that starts with one of FORMULA_STARTS
+# as a formula. A user agent is whatever the client sent, and a spreadsheet that splits
+# lines on ; (or tabs, or commas, or reads a newline as a new row) makes a new cell of
+# whatever follows a separator: "Mozilla/5.0;=1+1;=cmd|' /C calc'!A0" is three cells
+# there. So every place where a cell could start, the start of the value and each place
+# right after a separator, gets a ' before a formula character (spaces and quotes in
+# between do not save it); and every cell is quoted, so a reader that honours quotes
+# keeps the value whole.
+FORMULA_STARTS = frozenset("=+-@\t\r")
+SEPARATORS = frozenset(",;\t\r\n")
+# What may stand between a cell's start and its first character without saving it.
+LEADING = ' "'
 
 
 def spreadsheet_safe(value) -> str:
+    """The cell's text, with a ' wherever a piece of it would start as a formula."""
     text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+    safe = []
+    cell_starts = True  # at the start of the value, or right after a separator
+    for index, char in enumerate(text):
+        if cell_starts:
+            rest = text[index:].lstrip(LEADING)
+            if rest[:1] in FORMULA_STARTS:
+                safe.append("'")
+            cell_starts = False
+        safe.append(char)
+        cell_starts = char in SEPARATORS
+    return "".join(safe)
 
 
 class Echo:
@@ -31,7 +53,7 @@ class Echo:
 
 
 def csv_rows(events):
-    writer = csv.writer(Echo())
+    writer = csv.writer(Echo(), quoting=csv.QUOTE_ALL)
     yield writer.writerow(CSV_COLUMNS)
     for event in events.iterator(chunk_size=2000):
         yield writer.writerow(
@@ -95,7 +117,12 @@ class AccessEventAdmin(admin.ModelAdmin):
         """The audit trail as CSV, with the change list's filters applied; superusers only."""
         if not self.has_export_permission(request):
             raise PermissionDenied("Only superusers may export the audit trail.")
-        events = self.get_changelist_instance(request).get_queryset(request).select_related("user", "guest")
+        try:
+            events = self.get_changelist_instance(request).get_queryset(request).select_related("user", "guest")
+        except IncorrectLookupParameters:
+            # A filter that makes no sense (?created_at__gte=x): say so on the list, export nothing.
+            self.message_user(request, "These filters cannot be applied, so nothing was exported.", messages.ERROR)
+            return redirect("admin:telemedicine_accessevent_changelist")
         response = StreamingHttpResponse(csv_rows(events), content_type="text/csv; charset=utf-8")
         filename = f"access-events-{timezone.now():%Y%m%d-%H%M%S}.csv"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'

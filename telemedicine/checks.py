@@ -17,6 +17,7 @@ def check_telemedicine_settings(app_configs, **kwargs) -> list[checks.CheckMessa
         "MAX_SESSION_DURATION",
         "AUTO_END_SESSION_AFTER",
         "STATUS_POLL_INTERVAL",
+        "SESSION_KEEPALIVE_LEAD",
     ):
         value = telemedicine_setting(name)
         if not isinstance(value, int) or value < 0 or (name == "STATUS_POLL_INTERVAL" and value < 1):

@@ -16,6 +16,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_SESSION_DURATION": 60,
     "AUTO_END_SESSION_AFTER": 45,
     "STATUS_POLL_INTERVAL": 10,
+    "SESSION_KEEPALIVE_LEAD": 60,
     # Jitsi server modes and their secrets (see telemedicine/tokens.py).
     "JITSI_MODE": "public",
     "JITSI_APP_ID": "",

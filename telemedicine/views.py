@@ -20,6 +20,7 @@ from django_htmx.http import HTMX_STOP_POLLING, trigger_client_event
 from appointments.models import Appointment, Notification
 from appointments.notifications import notify
 from project.http import HtmxHttpRequest
+from project.sessions import mark_poll
 
 from . import audit
 from .access import (
@@ -29,6 +30,7 @@ from .access import (
     heartbeat_seconds,
     is_assigned_doctor,
     is_participant,
+    poll_keeps_session_alive,
     room_access,
 )
 from .conf import integration_enabled
@@ -101,8 +103,12 @@ def check_status(request: HtmxHttpRequest, appointment_id: int) -> HttpResponse:
         )
     except Http404:
         # The card asks until told otherwise: tell it plainly, and stop it asking.
+        mark_poll(request, keeps_alive=False)
         return render(request, f"{DETAIL_TEMPLATE}#status-card-gone", status=404)
-    context = detail_context(request, appointment, timezone.now())
+    now = timezone.now()
+    # A poll keeps the session alive only while the visit is near or open.
+    mark_poll(request, keeps_alive=poll_keeps_session_alive(appointment, now))
+    context = detail_context(request, appointment, now)
     response = render(request, f"{DETAIL_TEMPLATE}#status-card", context)
     if request.htmx and not context["card"].is_polling:
         response.status_code = HTMX_STOP_POLLING

@@ -133,3 +133,21 @@ def test_an_empty_scheduling_post_is_answered_with_errors(client_for, doctor):
     assert response.status_code == 400
     assert set(response.context["form"].errors) >= {"patient", "date", "time"}
     assert not Appointment.objects.exists()
+
+
+# --- A signed-in person sent back to the login page (issue 16, also found) -------------
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    ["/login/", "/login/?next=/login/", "http://testserver/login/", "/login/?x=1", "//testserver/login/"],
+)
+def test_a_signed_in_person_sent_to_the_login_page_goes_to_the_dashboard(next_url, doctor_client):
+    response = doctor_client.get(reverse("login"), {"next": next_url})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("appointments:dashboard")
+
+
+def test_a_signed_in_person_still_follows_a_safe_next(doctor_client):
+    response = doctor_client.get(reverse("login"), {"next": "/appointments/new/"})
+    assert response["Location"] == "/appointments/new/"

@@ -128,6 +128,12 @@ def test_check_deploy_is_clean_with_the_production_environment():
     assert "no issues" in result.stdout
 
 
+@pytest.mark.parametrize("proxies", [{"CLIENT_IP_PROXY_COUNT": "1"}, {"CLIENT_IP_TRUSTED_PROXIES": "10.0.0."}])
+def test_check_deploy_is_clean_behind_counted_proxies(proxies):
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION, **proxies)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 @pytest.mark.parametrize(
     "setting,value,warning",
     [
@@ -135,8 +141,10 @@ def test_check_deploy_is_clean_with_the_production_environment():
         ("DJANGO_SECURE_COOKIES", "0", "security.W012"),
         ("DJANGO_SECURE_SSL_REDIRECT", "0", "security.W008"),
         ("REDIS_URL", "", "appointments.W001"),  # workers would each count and cache on their own
-        ("EMAIL_URL", "", "appointments.W002"),  # emails would only be printed on the worker's console
-        ("SITE_URL", "http://clinic.example", "appointments.W003"),  # links in emails must be https
+        ("EMAIL_URL", "", "appointments.W003"),  # emails would only be printed on the worker's console
+        ("SITE_URL", "http://clinic.example", "appointments.W004"),  # links in emails must be https
+        # The client would choose its own address (docs/deploying.md).
+        ("CLIENT_IP_HEADERS", "HTTP_X_FORWARDED_FOR", "appointments.W002"),
     ],
 )
 def test_check_deploy_catches_a_weakened_production_setting(setting, value, warning):
@@ -144,3 +152,65 @@ def test_check_deploy_catches_a_weakened_production_setting(setting, value, warn
     result = manage("check", "--deploy", "--fail-level", "WARNING", **(PRODUCTION | {setting: value}))
     assert result.returncode != 0
     assert warning in result.stdout + result.stderr
+
+
+# --- Nothing a signed-in person sees is kept by the browser (issue 16, finding 7) ---------
+
+SIGNED_IN = ["patient", "doctor", "superuser"]
+
+
+def every_named_url(appointment, user) -> list[tuple[str, str]]:
+    """(name, URL) for every named pattern the resolver routes, walked as the authorisation matrix walks it."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from project.tests.test_authorization_matrix import routed_urls
+    from telemedicine.models import Guest, SignInLink
+
+    guest = Guest.objects.create(
+        appointment=appointment, name="Ivy", email="ivy@example.org", invited_by=appointment.doctor
+    )
+    link = SignInLink.objects.create(
+        user=appointment.patient, appointment=appointment, expires_at=appointment.starts_at
+    )
+    values = {
+        "appointment_id": appointment.pk,
+        "guest_id": guest.pk,
+        "link_id": link.pk,
+        "uidb64": "MQ",
+        "token": "set-password",
+        "object_id": appointment.pk,
+        "id": user.pk,
+        "content_type_id": ContentType.objects.get_for_model(appointment).pk,
+        "app_label": "appointments",
+    }
+    urls = []
+    for name, pattern in routed_urls():
+        if name.endswith(":"):
+            continue  # unnamed admin catch-alls: redirects to the named pages below
+        groups = pattern.pattern.regex.groupindex
+        urls.append((name, reverse(name, kwargs={group: values[group] for group in groups})))
+    return urls
+
+
+@pytest.mark.parametrize("person", SIGNED_IN)
+def test_every_answer_to_a_signed_in_person_says_private_no_store(person, request, make_appointment, client_for):
+    if person == "superuser":
+        user = request.getfixturevalue("make_user")("root", is_staff=True, is_superuser=True)
+    else:
+        user = request.getfixturevalue(person)
+    with freeze_time(START):
+        appointment = make_appointment(starts_at=START, is_telemedicine=True)
+        client = client_for(user)
+        urls = every_named_url(appointment, user)
+        assert len(urls) > 40  # the admin's pages too
+        missing = []
+        for name, url in urls:
+            for method in ["GET", "POST"]:
+                if name.endswith("logout") and method == "POST":
+                    continue  # signs out: the answer is no longer a signed-in person's
+                response = client.generic(method, url, "", content_type="application/x-www-form-urlencoded")
+                directives = {part.strip() for part in response.get("Cache-Control", "").split(",")}
+                if not {"private", "no-store"} <= directives:
+                    missing.append(f"{method} {name} {response.status_code}: {response.get('Cache-Control')}")
+                type(appointment).objects.filter(pk=appointment.pk).update(status="scheduled")
+    assert missing == []

@@ -201,3 +201,82 @@ def test_behind_a_proxy_addresses_come_from_the_configured_header(settings, db):
     # Another client behind the same proxy is not limited; a garbled header falls back to the proxy's address.
     assert attempt("81.2.69.161", 0).status_code == 200
     assert attempt("not-an-address", 0).status_code == 200
+
+
+# --- Look-alike usernames (issue 16, finding 3) ----------------------------------------
+
+# Each signs in as "pat" (Django's login form normalises Unicode to NFKC), or as a case
+# variant of it: one account, so one counter.
+LOOK_ALIKES = ["pat", "PAT", "Pat", "ｐａｔ", "𝐩𝐚𝐭", "ＰＡＴ", " pat ", "pAt", "𝐏𝐚𝐭", "𝑝𝑎𝑡", "paT", "𝗽𝗮𝘁"]
+
+
+@freeze_time(START)
+def test_look_alike_usernames_share_the_per_username_limit(db):
+    tries = limit_of(rate_limits.LOGIN_PER_USERNAME) + 1
+    statuses = [login_attempt(LOOK_ALIKES[n], f"198.51.100.{n}").status_code for n in range(tries)]
+    assert statuses[:-1] == [200] * (tries - 1)
+    assert statuses[-1] == 429
+
+
+@freeze_time(START)
+def test_look_alike_usernames_share_the_lock_out(settings, patient):
+    client = Client(REMOTE_ADDR="203.0.113.7")
+    statuses = [
+        client.post(reverse("login"), {"username": LOOK_ALIKES[n], "password": "wrong"}).status_code
+        for n in range(settings.AXES_FAILURE_LIMIT)
+    ]
+    assert statuses == [200] * (settings.AXES_FAILURE_LIMIT - 1) + [429]
+
+
+@pytest.mark.parametrize("spelling", LOOK_ALIKES)
+def test_the_rate_limit_counts_the_username_axes_counts(spelling):
+    from axes.helpers import get_client_username
+
+    request = RequestFactory().post("/login/", {"username": spelling})
+    key = rate_limits.login_username("login-username", request)
+    assert key == "pat"
+    assert get_client_username(request) == key
+    # What axes is handed after a failed authenticate(): the login form's cleaned (NFKC) username.
+    assert get_client_username(request, {"username": spelling.strip()}) == key
+
+
+# --- The admin's login page (issue 16, finding 4) ---------------------------------------
+
+ADMIN_LOGIN = reverse("admin:login")
+
+
+@freeze_time(START)
+def test_one_password_tried_across_many_usernames_on_the_admin_login_is_limited_per_address(db):
+    client = Client(REMOTE_ADDR="203.0.113.7")
+    tries = limit_of(rate_limits.LOGIN_PER_IP) + 1
+    statuses = [
+        client.post(ADMIN_LOGIN, {"username": f"user{n}", "password": "Summer2030!"}).status_code for n in range(tries)
+    ]
+    assert statuses[:-1] == [200] * (tries - 1)
+    assert statuses[-1] == 429
+    assert Client(REMOTE_ADDR="203.0.113.8").post(ADMIN_LOGIN, {"username": "x", "password": "y"}).status_code == 200
+
+
+@freeze_time(START)
+def test_one_username_tried_on_the_admin_login_from_many_addresses_is_limited(db):
+    tries = limit_of(rate_limits.LOGIN_PER_USERNAME) + 1
+    statuses = [
+        Client(REMOTE_ADDR=f"198.51.100.{n}").post(ADMIN_LOGIN, {"username": "admin", "password": "x"}).status_code
+        for n in range(tries)
+    ]
+    assert statuses[-1] == 429
+    assert 429 not in statuses[:-1]
+
+
+@freeze_time(START)
+def test_the_two_login_pages_share_one_count(db):
+    client = Client(REMOTE_ADDR="203.0.113.7")
+    half = limit_of(rate_limits.LOGIN_PER_IP) // 2
+    for n in range(half):
+        client.post(reverse("login"), {"username": f"user{n}", "password": "x"})
+    statuses = [
+        client.post(ADMIN_LOGIN, {"username": f"admin{n}", "password": "x"}).status_code
+        for n in range(limit_of(rate_limits.LOGIN_PER_IP) - half + 1)
+    ]
+    assert statuses[-1] == 429
+    assert 429 not in statuses[:-1]

@@ -217,3 +217,53 @@ def test_window_across_the_autumn_change_is_measured_in_real_minutes(make_appoin
     # 01:30 BST on 27 Oct 2030; 30 real minutes later the clock shows 01:00 GMT, not 02:00.
     appointment = make_appointment(date=dt.date(2030, 10, 27), time=dt.time(1, 30), is_telemedicine=True)
     assert call_window(appointment).closes_at == dt.datetime(2030, 10, 27, 1, 0, tzinfo=dt.UTC)
+
+
+# --- Which status-card polls keep a session alive (issue 16: an unattended screen) -------
+
+OPENS = START - dt.timedelta(minutes=10)
+CLOSES = START + dt.timedelta(minutes=30)
+LEAD = dt.timedelta(minutes=60)
+
+
+@pytest.mark.parametrize(
+    "moment,keeps_alive",
+    [
+        (OPENS - LEAD - SECOND, False),
+        (OPENS - LEAD, True),  # the lead time, inclusive
+        (OPENS - LEAD + SECOND, True),
+        (OPENS, True),
+        (START, True),
+        (CLOSES, True),  # the window's close, inclusive
+        (CLOSES + SECOND, False),
+        (START - dt.timedelta(days=3), False),
+    ],
+)
+def test_a_poll_keeps_the_session_alive_only_while_the_visit_is_near_or_open(video_visit, moment, keeps_alive):
+    from telemedicine.access import poll_keeps_session_alive
+
+    assert poll_keeps_session_alive(video_visit, moment) is keeps_alive
+
+
+@pytest.mark.parametrize(
+    "lead,moment,keeps_alive",
+    [
+        (15, OPENS - dt.timedelta(minutes=15), True),
+        (15, OPENS - dt.timedelta(minutes=15) - SECOND, False),
+        (0, OPENS, True),
+        (0, OPENS - SECOND, False),
+    ],
+)
+def test_the_lead_time_follows_the_setting(video_visit, lead, moment, keeps_alive):
+    from telemedicine.access import poll_keeps_session_alive
+
+    with telemedicine(SESSION_KEEPALIVE_LEAD=lead):
+        assert poll_keeps_session_alive(video_visit, moment) is keeps_alive
+
+
+@pytest.mark.parametrize("status", [Appointment.Status.CANCELLED, Appointment.Status.COMPLETED])
+def test_a_closed_visit_never_keeps_the_session_alive(make_appointment, status):
+    from telemedicine.access import poll_keeps_session_alive
+
+    visit = make_appointment(date=START.date(), time=START.time(), is_telemedicine=True, status=status)
+    assert poll_keeps_session_alive(visit, START) is False

@@ -3,6 +3,7 @@
 import csv
 import datetime as dt
 import io
+import re
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -51,6 +52,35 @@ def events(make_appointment, doctor, patient, other_patient):
             AccessEvent.objects.create(user=doctor, appointment=visit, action="telemedicine-off"),
         ]
     return visit, made
+
+
+# Characters a spreadsheet runs a cell that starts with as a formula (OWASP, CSV injection),
+# and the characters a spreadsheet may split a line into cells (or rows) on.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+SEPARATORS = re.compile(r"[,;\t\r\n]")
+FORMULA_USER_AGENTS = [
+    "Mozilla/5.0;=1+1;=cmd|' /C calc'!A0",
+    "Mozilla/5.0,=1+1",
+    "Mozilla/5.0\t=1+1",
+    "Mozilla/5.0\n@SUM(1+1)*cmd|' /C calc'!A0",
+    "Mozilla/5.0\r\n+1+cmd",
+    "Mozilla/5.0; -2+3+cmd",
+    'Mozilla/5.0;"=1+1"',
+    "\t=1+1",
+    "\r=1+1",
+    "+1+1",
+    "-1+1",
+    "@SUM(1+1)",
+    " =1+1",
+    ";;=1+1",
+    "a;\t;=1",
+]
+
+
+def formula_pieces(body: str) -> list[str]:
+    """Every piece of the file, split naively on any separator, that a spreadsheet would run."""
+    pieces = SEPARATORS.split(body)
+    return [piece for piece in pieces if piece.lstrip(' "').startswith(FORMULA_TRIGGERS)]
 
 
 def export_rows(response):
@@ -141,6 +171,22 @@ class TestCsvExport:
         rows = export_rows(client_for(superuser).get(reverse(EXPORT)))
         assert rows[1]["user_agent"] == '\'=HYPERLINK("http://evil")'
 
+    @pytest.mark.parametrize("user_agent", FORMULA_USER_AGENTS)
+    def test_no_cell_or_part_of_a_cell_reads_as_a_formula(self, client_for, superuser, events, user_agent):
+        """Issue 16, finding 6: spreadsheets that split on ; (or tabs, or lines) see each piece as a cell."""
+        visit, _ = events
+        AccessEvent.objects.create(appointment=visit, action="room-opened", user_agent=user_agent)
+        body = b"".join(client_for(superuser).get(reverse(EXPORT)).streaming_content).decode()
+        assert formula_pieces(body) == []
+        # Every cell is quoted, and none starts as a formula once read as CSV.
+        assert body.startswith('"created_at","user_id",')
+        for row in csv.reader(io.StringIO(body, newline="")):
+            assert not [cell for cell in row if cell.lstrip(' "').startswith(FORMULA_TRIGGERS)]
+        # The value is still there to read, only neutralised.
+        rows = export_rows(client_for(superuser).get(reverse(EXPORT)))
+        [exported] = [row["user_agent"] for row in rows if not row["user_id"]]
+        assert exported.replace("'", "") == user_agent.replace("'", "")
+
     def test_no_room_name_in_the_export(self, client_for, superuser, events):
         visit, _ = events
         room_name = visit.get_jitsi_room_name()
@@ -179,3 +225,17 @@ def test_search_by_appointment_id(client_for, superuser, events):
     visit, _ = events
     response = client_for(superuser).get(reverse(CHANGELIST), {"q": str(visit.pk)})
     assert response.context["cl"].result_count == 3
+
+
+@pytest.mark.parametrize(
+    "query", ["?created_at__gte=x", "?created_at__lt=2030-13-45", "?appointment_id=abc", "?action__in=x&user__id=y"]
+)
+def test_an_export_with_filters_that_make_no_sense_goes_back_to_the_list(client_for, superuser, events, query):
+    """Issue 16, also found: these were a 500."""
+    client = client_for(superuser)
+    response = client.get(reverse(EXPORT) + query)
+    assert response.status_code == 302
+    assert response["Location"] == reverse(CHANGELIST)
+    assert "Content-Disposition" not in response
+    page = client.get(response["Location"]).content.decode()
+    assert "These filters cannot be applied, so nothing was exported." in page

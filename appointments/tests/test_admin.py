@@ -1,0 +1,199 @@
+"""
+The admin's appointment form (issue 16, finding 5): clinic staff choose the doctor
+among active doctors and the patient among active patients, every change of people,
+date, time or status is announced inside the admin's transaction (so the audit trail
+records it), and a change of people gives the visit a new room.
+"""
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+
+from appointments.models import Appointment
+from appointments.signals import Change, appointment_changed
+
+DAY = dt.date(2030, 1, 15)
+
+
+@pytest.fixture
+def appointment(make_appointment):
+    return make_appointment(date=DAY, time=dt.time(10, 0), is_telemedicine=True, description="Follow-up")
+
+
+@pytest.fixture
+def staff_client(client_for, staff):
+    return client_for(staff)
+
+
+@pytest.fixture
+def announcements():
+    """Every announce() made, with whether it ran inside a transaction."""
+    heard = []
+
+    def listen(sender, appointment, change, actor, request, fields, **kwargs):
+        heard.append((change, fields, actor.pk if actor else None, connection.in_atomic_block))
+
+    appointment_changed.connect(listen, dispatch_uid="test-admin-announcements")
+    yield heard
+    appointment_changed.disconnect(dispatch_uid="test-admin-announcements")
+
+
+def form_data(appointment, **changes):
+    data = {
+        "patient": appointment.patient_id,
+        "doctor": appointment.doctor_id,
+        "date": appointment.date.isoformat(),
+        "time": appointment.time.isoformat(),
+        "description": appointment.description,
+        "status": appointment.status,
+        "is_telemedicine": "on" if appointment.is_telemedicine else "",
+        "_save": "Save",
+    }
+    return {**data, **changes}
+
+
+def change_url(appointment):
+    return reverse("admin:appointments_appointment_change", args=[appointment.pk])
+
+
+def post_change(client, appointment, **changes):
+    return client.post(change_url(appointment), form_data(appointment, **changes))
+
+
+@pytest.mark.parametrize(
+    "field,who",
+    [
+        ("doctor", "staff"),  # staff making themselves the doctor
+        ("doctor", "patient"),
+        ("doctor", "inactive_doctor"),
+        ("patient", "other_doctor"),
+        ("patient", "staff"),
+        ("patient", "inactive_patient"),
+    ],
+)
+def test_staff_can_only_choose_active_doctors_and_patients(
+    field, who, appointment, staff_client, request, make_user, announcements
+):
+    from appointments.roles import DOCTORS_GROUP, PATIENTS_GROUP
+
+    people = {
+        "inactive_doctor": lambda: make_user("dr.gone", DOCTORS_GROUP, is_active=False),
+        "inactive_patient": lambda: make_user("gone", PATIENTS_GROUP, is_active=False),
+    }
+    person = people[who]() if who in people else request.getfixturevalue(who)
+    before = Appointment.objects.values().get(pk=appointment.pk)
+    response = post_change(staff_client, appointment, **{field: person.pk})
+    assert response.status_code == 200  # the form again, with its error
+    assert "Select a valid choice" in response.content.decode()
+    assert Appointment.objects.values().get(pk=appointment.pk) == before
+    assert announcements == []
+
+
+def test_the_form_offers_only_active_doctors_and_patients(appointment, staff_client, other_doctor, other_patient):
+    form = staff_client.get(change_url(appointment)).context["adminform"].form
+    doctors = {user.username for user in form.fields["doctor"].queryset}
+    patients = {user.username for user in form.fields["patient"].queryset}
+    assert doctors == {"dr.house", "dr.wilson"}
+    assert patients == {"pat", "stranger"}
+
+
+def test_a_person_is_named_as_the_clinic_names_them(appointment, staff_client):
+    page = staff_client.get(change_url(appointment)).content.decode()
+    assert "Gregory House (dr.house)" in page
+
+
+@pytest.mark.parametrize(
+    "changes,announced",
+    [
+        ({"doctor": "other_doctor"}, [(Change.PEOPLE_CHANGED, {"doctor": ("doctor", "other_doctor")})]),
+        ({"patient": "other_patient"}, [(Change.PEOPLE_CHANGED, {"patient": ("patient", "other_patient")})]),
+        ({"date": "2030-01-16"}, [(Change.RESCHEDULED, {"date": ("2030-01-15", "2030-01-16")})]),
+        ({"time": "11:30"}, [(Change.RESCHEDULED, {"time": ("10:00:00", "11:30:00")})]),
+        (
+            {"date": "2030-01-16", "time": "11:30"},
+            [(Change.RESCHEDULED, {"date": ("2030-01-15", "2030-01-16"), "time": ("10:00:00", "11:30:00")})],
+        ),
+        ({"status": "cancelled"}, [(Change.CANCELLED, {"status": ("scheduled", "cancelled")})]),
+        ({"status": "completed"}, [(Change.COMPLETED, {"status": ("scheduled", "completed")})]),
+        ({"status": "confirmed"}, [(Change.STATUS_CHANGED, {"status": ("scheduled", "confirmed")})]),
+        (
+            {"doctor": "other_doctor", "date": "2030-01-16", "status": "confirmed"},
+            [
+                (Change.PEOPLE_CHANGED, {"doctor": ("doctor", "other_doctor")}),
+                (Change.RESCHEDULED, {"date": ("2030-01-15", "2030-01-16")}),
+                (Change.STATUS_CHANGED, {"status": ("scheduled", "confirmed")}),
+            ],
+        ),
+        ({"description": "Blood test results"}, []),
+        ({"is_telemedicine": ""}, []),
+    ],
+)
+def test_every_change_made_in_the_admin_is_announced_inside_its_transaction(
+    changes, announced, appointment, staff_client, staff, request, announcements
+):
+    def person_id(value):
+        return (
+            request.getfixturevalue(value).pk
+            if value in {"doctor", "other_doctor", "patient", "other_patient"}
+            else value
+        )
+
+    posted = {name: person_id(value) for name, value in changes.items()}
+    response = post_change(staff_client, appointment, **posted)
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else response
+    expected = [
+        (change, {name: (person_id(old), person_id(new)) for name, (old, new) in fields.items()}, staff.pk, True)
+        for change, fields in announced
+    ]
+    assert announcements == expected
+
+
+def test_the_audit_trail_records_a_change_made_in_the_admin(appointment, staff_client, staff, other_doctor):
+    from telemedicine.models import AccessEvent
+
+    post_change(staff_client, appointment, doctor=other_doctor.pk)
+    event = AccessEvent.objects.get(action=AccessEvent.Action.APPOINTMENT_CHANGED)
+    assert (event.user_id, event.reason) == (staff.pk, "people-changed")
+    assert event.detail == f"doctor: {appointment.doctor_id} -> {other_doctor.pk}"
+
+
+def test_scheduling_in_the_admin_is_announced(staff_client, staff, doctor, patient, announcements):
+    data = form_data(
+        Appointment(doctor=doctor, patient=patient, date=DAY, time=dt.time(9, 0), status="scheduled", description="")
+    )
+    response = staff_client.post(reverse("admin:appointments_appointment_add"), data)
+    assert response.status_code == 302
+    assert announcements == [(Change.SCHEDULED, {}, staff.pk, True)]
+
+
+def test_a_change_whose_announcement_fails_is_not_kept(appointment, staff_client, other_doctor):
+    def refuse(**kwargs):
+        raise RuntimeError("the audit trail is unavailable")
+
+    appointment_changed.connect(refuse, dispatch_uid="test-admin-refuse")
+    try:
+        with pytest.raises(RuntimeError):
+            post_change(staff_client, appointment, doctor=other_doctor.pk)
+    finally:
+        appointment_changed.disconnect(dispatch_uid="test-admin-refuse")
+    appointment.refresh_from_db()
+    assert appointment.doctor_id != other_doctor.pk
+
+
+@pytest.mark.parametrize("field,who", [("doctor", "other_doctor"), ("patient", "other_patient")])
+def test_new_people_get_a_new_room(field, who, appointment, staff_client, request):
+    old_room = appointment.get_jitsi_room_name()
+    post_change(staff_client, appointment, **{field: request.getfixturevalue(who).pk})
+    appointment = Appointment.objects.get(pk=appointment.pk)
+    new_room = appointment.get_jitsi_room_name()
+    assert new_room != old_room
+    assert not Appointment.objects.filter(jitsi_room_name=old_room).exists()
+
+
+@pytest.mark.parametrize("changes", [{"date": "2030-01-16"}, {"status": "confirmed"}, {"description": "New"}])
+def test_other_changes_keep_the_room(changes, appointment, staff_client):
+    old_room = appointment.get_jitsi_room_name()
+    post_change(staff_client, appointment, **changes)
+    assert Appointment.objects.get(pk=appointment.pk).jitsi_room_name == old_room
