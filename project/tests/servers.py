@@ -5,6 +5,7 @@ settings (DEBUG off, whitenoise's compressed static files, project/gunicorn.conf
 on loopback ports of their own. The `redis_server` fixture (conftest.py) wraps the first.
 """
 
+import json
 import os
 import secrets
 import shutil
@@ -12,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -105,10 +107,15 @@ class RedisServer:
 
 
 class PostgresServer:
-    """A throwaway cluster from ops/local_postgres.sh, on a port of its own; halt() and resume() keep its data."""
+    """
+    A throwaway cluster from ops/local_postgres.sh, on a port of its own; halt() and
+    resume() keep its data, remove() deletes it. Its folder is a new one under the system's
+    temporary folder: as root the cluster belongs to the `postgres` user, who could not
+    reach into pytest's private temporary folders.
+    """
 
-    def __init__(self, folder: Path):
-        self.folder = folder
+    def __init__(self):
+        self.folder = Path(tempfile.mkdtemp(prefix="clinic-outage-pg."))
         self.url = ""
 
     def _script(self, command: str, **env: str) -> str:
@@ -177,6 +184,10 @@ class ProductionServer:
         )
         assert result.returncode == 0, f"manage.py {arguments[0]}: {result.stderr[-2000:]}"
         return result.stdout
+
+    def shell(self, code: str):
+        """Run `code` in `manage.py shell`; it prints one line of JSON, returned decoded."""
+        return json.loads(self.manage("shell", "--no-imports", "-c", code).strip().splitlines()[-1])
 
     def prepare(self) -> None:
         """collectstatic (whitenoise's manifest, which DEBUG off needs) and migrate."""
