@@ -68,3 +68,31 @@ def test_a_page_opened_during_the_outage_reloads_itself_once_redis_is_back(
     cache_in_redis.start()
     expect(page.get_by_role("heading", name=re.compile("Appointment on"))).to_be_visible(timeout=10_000)
     assert page.url.endswith(appointment.get_absolute_url())
+
+
+def test_a_balancers_own_503_page_never_lands_in_the_card_which_retries(
+    page_for, patient, status_poll_interval, appointment_starting_in
+):
+    """A load balancer with no ready instance answers its own 503: not swapped, an error the card retries after."""
+    appointment = appointment_starting_in(IN_AN_HOUR, is_telemedicine=True)
+    page = page_for(patient)
+    page.goto(appointment.get_absolute_url())
+    card = page.locator("#status-card")
+    expect(card).to_have_attribute("data-phase", "waiting")
+    asked = []
+
+    def balancer_says_503(route):
+        asked.append(route.request.url)
+        route.fulfill(status=503, content_type="text/html", body="<h1>503 Service Temporarily Unavailable</h1>nginx")
+
+    page.route(re.compile(r"/check-status/$"), balancer_says_503)
+    page.wait_for_timeout((status_poll_interval + 1) * 1000)
+    assert asked
+    expect(card).to_have_attribute("data-phase", "waiting")
+    expect(card).not_to_contain_text("nginx")
+    page.unroute(re.compile(r"/check-status/$"))
+    # The card's error retry (poll interval + 5 s) asks the app again, and polling goes on.
+    with page.expect_response(re.compile(r"/check-status/$"), timeout=(status_poll_interval + 8) * 1000) as answer:
+        pass
+    assert answer.value.status == 200
+    expect(card).to_have_attribute("data-phase", "waiting")

@@ -105,7 +105,9 @@ def unavailable(request: HttpRequest, error: BaseException, *, log: bool = True)
         }
         response = render(request, f"{TEMPLATE}#outage-notice", context, status=503)
         retry_after = math.ceil(delay_ms / 1000)
-        # Whatever the element's own swap style, the notice replaces the element it was asked for.
+        # The notice replaces the element it was asked for, whatever that element's own swap
+        # style. base.html's htmx config swaps a 503 only when it carries this header, so a
+        # balancer's own 503 page never lands in a card: the card treats it as an error and retries.
         response["HX-Reswap"] = "outerHTML"
     else:
         context |= {"refresh_seconds": PAGE_RETRY_SECONDS, "back_url": _page_to_go_back_to(request)}
