@@ -438,4 +438,4 @@ def test_readiness_gives_up_on_a_hung_redis_within_about_a_second(in_redis, sett
     waited = time.monotonic() - started
     in_redis.resume()
     assert response.status_code == 503
-    assert waited < 2.5  # SOCKET_TIMEOUT is 1 s: a bound, not a speed measurement
+    assert waited < 3  # SOCKET_TIMEOUT is 1 s (5 s without it, measured): a bound, not a speed measurement
