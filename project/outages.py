@@ -61,7 +61,7 @@ def retry_delay_ms(attempt: int) -> int:
 
 def _attempt(request: HttpRequest) -> int:
     try:
-        return max(0, int(request.headers.get(RETRY_HEADER, "0")))
+        return min(100, max(0, int(request.headers.get(RETRY_HEADER, "0"))))
     except ValueError:
         return 0
 
@@ -120,12 +120,12 @@ def unavailable(request: HttpRequest, error: BaseException, *, log: bool = True)
 
 class ServiceUnavailableMiddleware:
     """
-    Place it after AuthenticationMiddleware and HtmxMiddleware. A request carrying a session cookie has its
-    session and user read here, before any abuse limit or view, so that a session store or
-    database that cannot be reached is answered `unavailable()` at once, instead of the
-    request going on as an anonymous one (project.sessions keeps Django's cache sessions
-    from reading an unreachable store as "no session"). A view that meets an outage
-    (process_exception) gets the same answer; its transaction has rolled back.
+    Place it after AuthenticationMiddleware and HtmxMiddleware. A request carrying a
+    session cookie has its session and user read here, before any abuse limit or view, so
+    that a session store or database that cannot be reached is answered `unavailable()` at
+    once, instead of the request going on as an anonymous one (project.sessions keeps
+    Django's cache sessions from reading an unreachable store as "no session"). A view that
+    meets an outage (process_exception) gets the same answer; its transaction has rolled back.
 
     An outage met after the view, while saving the session, is project.sessions.middleware's;
     one met anywhere else reaches handler500 (project.errors.server_error), which answers

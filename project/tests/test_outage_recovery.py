@@ -18,7 +18,6 @@ started again. Counted, printed, and quoted in docs/outages.md:
 
 import contextlib
 import http.client
-import json
 import random
 import re
 import statistics
@@ -375,8 +374,23 @@ def figures(people, stored, stopped_at, restarted_at, started_at, what) -> dict:
             if isinstance(q, Poller)
         ),
     }
-    print(f"\nOutage of {what} for {OUTAGE_SECONDS} s under load:\n" + json.dumps(result, indent=2))
     return result
+
+
+def summary(result: dict) -> str:
+    """The figures docs/outages.md quotes, in a few lines."""
+    return (
+        f"\n{result['what']} stopped {OUTAGE_SECONDS} s under load: {result['requests']} requests, "
+        f"{result['answers_during_outage']} answered during the outage ({result['503_during_outage']} of them 503); "
+        f"unexpected answers {len(result['unexpected_answers'])}, login redirects {result['login_redirects']}, "
+        f"writes lost {result['lost']}, half-written {result['half_written']}, "
+        f"done although answered 503 {result['done_although_answered_503']} (of {result['writes']}); "
+        f"every client served again after {result['every_client_served_again_after_s']:.2f} s "
+        f"(median {result['median_client_served_again_after_s']:.2f} s), readiness after "
+        f"{result['readiness_back_after_s']:.2f} s, first login after {result['first_login_after_s']:.2f} s, "
+        f"server back after {result['server_back_after_s']:.2f} s; "
+        f"/healthz answers not 200: {result['liveness_answers_not_200']}"
+    )
 
 
 def assert_goals(result: dict) -> None:
@@ -413,9 +427,11 @@ def serving(database_url: str, redis: RedisServer, folder: Path):
             app.stop()
 
 
-def test_a_redis_outage_signs_nobody_out_loses_nothing_and_heals_itself(redis, tmp_path):
+def test_a_redis_outage_signs_nobody_out_loses_nothing_and_heals_itself(redis, tmp_path, capsys):
     with serving(f"sqlite:///{tmp_path / 'outage.sqlite3'}", redis, tmp_path) as app:
         result = run_outage(app, redis.stop, redis.start, "Redis")
+    with capsys.disabled():  # the figures are printed whatever pytest captures
+        print(summary(result))
     assert_goals(result)
 
 
@@ -423,11 +439,13 @@ def test_a_redis_outage_signs_nobody_out_loses_nothing_and_heals_itself(redis, t
     django_settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
     reason="a PostgreSQL outage: runs in `make test-postgres` (DATABASE_URL is not PostgreSQL here)",
 )
-def test_a_postgresql_outage_signs_nobody_out_loses_nothing_and_heals_itself(redis, tmp_path):
+def test_a_postgresql_outage_signs_nobody_out_loses_nothing_and_heals_itself(redis, tmp_path, capsys):
     postgres = PostgresServer()
     try:
         with serving(postgres.start(), redis, tmp_path) as app:
             result = run_outage(app, postgres.halt, postgres.resume, "PostgreSQL")
     finally:
         postgres.remove()
+    with capsys.disabled():
+        print(summary(result))
     assert_goals(result)
