@@ -21,8 +21,11 @@ def fast_password_hashing(settings):
 @pytest.fixture(autouse=True)
 def fresh_cache():
     """Every test starts with empty rate-limit counters (and cached sessions): no test sees another's."""
-    from django.core.cache import cache
+    from django.core.cache import caches
 
+    # The cache the test starts with, cleared again at its end even if the test pointed the
+    # settings at a Redis of its own (which may be stopped by then, and dies with the test).
+    cache = caches["default"]
     cache.clear()
     yield
     cache.clear()
@@ -95,3 +98,27 @@ def client_for(db):
         return client
 
     return login
+
+
+def _running_redis(folder, *, persistent):
+    from project.tests.servers import RedisServer
+
+    server = RedisServer(folder, persistent=persistent)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """
+    A redis-server of this test's own on loopback (Debian's; `make test` installs it),
+    to stop(), start(), hang() and resume() at will (project/tests/servers.py).
+    """
+    yield from _running_redis(tmp_path / "redis", persistent=False)
+
+
+@pytest.fixture
+def persistent_redis_server(tmp_path):
+    """The same, with an append-only file (appendonly yes): its data survives stop() and start()."""
+    yield from _running_redis(tmp_path / "redis", persistent=True)

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from project.http import HtmxHttpRequest
-from project.sessions import mark_poll
+from project.sessions.lifetimes import mark_poll
 
 from .clinic_time import clinic_now, format_moment
 from .forms import AppointmentForm, RescheduleForm

@@ -10,18 +10,12 @@ collectstatic with whitenoise's compressed, hashed files; plain http on loopback
 (Resource Timing's transferSize: headers plus compressed body).
 """
 
-import os
-import secrets
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+from project.tests.servers import ProductionServer
+
 BUDGET_BYTES = 60 * 1024
 
 SEED = """
@@ -48,62 +42,19 @@ print(session.session_key, visit.pk)
 """
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def production_server(tmp_path_factory):
     """gunicorn with production settings; yields (base URL, patient's session key, appointment id)."""
     folder = tmp_path_factory.mktemp("page-weight")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE", "REDIS"))} | {
-        "DJANGO_SETTINGS_MODULE": "project.settings",
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DJANGO_SECURE_SSL_REDIRECT": "0",
-        "DJANGO_SECURE_COOKIES": "0",
-        "DJANGO_HSTS_SECONDS": "0",
-        "DATABASE_URL": f"sqlite:///{folder / 'weight.sqlite3'}",
-        "DJANGO_LOG_LEVEL": "WARNING",
-        "WEB_CONCURRENCY": "1",
-        "GUNICORN_LOG_LEVEL": "warning",
-    }
-    manage = [sys.executable, "manage.py"]
-    for command in (["collectstatic", "--noinput", "-v0"], ["migrate", "--noinput", "-v0"]):
-        subprocess.run(manage + command, cwd=BASE_DIR, env=env, check=True, timeout=300)
-    seeded = subprocess.run(
-        [*manage, "shell", "-c", SEED], cwd=BASE_DIR, env=env, check=True, timeout=120, capture_output=True, text=True
-    )
-    session_key, appointment_id = seeded.stdout.strip().splitlines()[-1].split()  # after any shell banner
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "--config",
-            "project/gunicorn.conf.py",
-            "--bind",
-            f"127.0.0.1:{port}",
-        ],
-        cwd=BASE_DIR,
-        env=env,
-    )
-    base_url = f"http://127.0.0.1:{port}"
+    server = ProductionServer({"DATABASE_URL": f"sqlite:///{folder / 'weight.sqlite3'}"})
+    server.prepare()
+    seeded = server.manage("shell", "-c", SEED)
+    session_key, appointment_id = seeded.strip().splitlines()[-1].split()  # after any shell banner
+    server.start()
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base_url}/healthz", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("the production-like server did not start") from None
-                time.sleep(0.3)
-        yield base_url, session_key, int(appointment_id)
+        yield server.base_url, session_key, int(appointment_id)
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        server.stop()
 
 
 TRANSFERS = """() => {

@@ -3,6 +3,8 @@
 #
 #   ops/local_postgres.sh start DIR   -> starts a cluster under DIR, prints its DATABASE_URL
 #   ops/local_postgres.sh stop DIR    -> stops it and deletes DIR
+#   ops/local_postgres.sh halt DIR    -> stops the server, keeps its data (the outage tests)
+#   ops/local_postgres.sh resume DIR  -> starts a halted server again, same port and data
 #
 # Debian's postgresql package is installed if missing (as root). The server refuses to
 # run as root, so as root the cluster belongs to the `postgres` user the package creates.
@@ -11,8 +13,8 @@
 # PG_FAST=1 turns off fsync and synchronous commit (fine for tests, not for measuring).
 set -euo pipefail
 
-command=${1:?usage: $0 start|stop DIR}
-dir=${2:?usage: $0 start|stop DIR}
+command=${1:?usage: $0 start|stop|halt|resume DIR}
+dir=${2:?usage: $0 start|stop|halt|resume DIR}
 
 find_bin() {
     local found
@@ -58,11 +60,19 @@ start)
     if [ "${PG_FAST:-0}" = 1 ]; then
         options="$options -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     fi
+    echo "$options" >"$dir/options"
     as_owner "$bin/pg_ctl" -D "$dir/data" -o "$options" -l "$dir/server.log" -w -s start >&2
     as_owner "$bin/psql" -h 127.0.0.1 -p "$port" -U clinic -d postgres -q -c "CREATE DATABASE clinic" >&2
     url="postgres://clinic@127.0.0.1:$port/clinic"
     echo "$url" >"$dir/database_url"
     echo "$url"
+    ;;
+halt)
+    # "fast": connections are closed at once, as when a server is stopped or fails over.
+    as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w -s stop >&2
+    ;;
+resume)
+    as_owner "$bin/pg_ctl" -D "$dir/data" -o "$(cat "$dir/options")" -l "$dir/server.log" -w -s start >&2
     ;;
 stop)
     if [ -d "$dir/data" ]; then
@@ -71,7 +81,7 @@ stop)
     rm -rf "$dir"
     ;;
 *)
-    echo "usage: $0 start|stop DIR" >&2
+    echo "usage: $0 start|stop|halt|resume DIR" >&2
     exit 2
     ;;
 esac

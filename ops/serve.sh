@@ -30,6 +30,6 @@ export GUNICORN_ACCESS_LOG=${GUNICORN_ACCESS_LOG:--}
 
 "$PY" manage.py collectstatic --noinput --verbosity 0
 "$PY" manage.py migrate --noinput --verbosity 0
-echo "Serving production settings on http://$HOST:$PORT/ (health: http://$HOST:$PORT/healthz; Ctrl+C to stop)"
+echo "Serving production settings on http://$HOST:$PORT/ (liveness: /healthz, readiness: /readyz; Ctrl+C to stop)"
 echo "No demo data is created; for the demo logins run: $PY manage.py seed_demo"
 exec .venv/bin/gunicorn --config project/gunicorn.conf.py

@@ -1,6 +1,10 @@
 """Friendly error pages: a plain explanation, never a traceback or patient data."""
 
+import sys
+
 from django.shortcuts import render
+
+from project.outages import is_outage, unavailable
 
 
 def _error(request, status, title, message):
@@ -44,6 +48,12 @@ def too_many_requests(request, exception=None):
 
 
 def server_error(request):
+    # An outage met where ServiceUnavailableMiddleware cannot catch it (in another middleware)
+    # gets its 503 here; Django has already logged it. handler500 runs inside Django's
+    # `except` block, so the exception is the one being handled.
+    error = sys.exc_info()[1]
+    if is_outage(error):
+        return unavailable(request, error, log=False)
     # No template context processors that touch the database: the fault may be the database.
     from django.http import HttpResponseServerError
     from django.template import loader

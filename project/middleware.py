@@ -2,12 +2,13 @@ import time
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import resolve_url
 from django.utils.cache import patch_cache_control
 from django_htmx.http import HttpResponseClientRedirect
 
-from . import sessions
+from .sessions import lifetimes as sessions
 
 
 class HtmxLoginRedirectMiddleware:
@@ -60,7 +61,7 @@ class PermissionsPolicyMiddleware:
 
 class SlidingSessionMiddleware:
     """
-    The two clocks of a session (project/sessions.py). Before the view: a session older
+    The two clocks of a session (project/sessions/lifetimes.py). Before the view: a session older
     than SESSION_ABSOLUTE_LIFETIME is ended, so the request goes on signed out (to the
     login page). After it: the idle timeout (SESSION_COOKIE_AGE) runs from the person's
     latest request, as with SESSION_SAVE_EVERY_REQUEST, except that polls a view marked
@@ -82,7 +83,9 @@ class SlidingSessionMiddleware:
         session = request.session
         # No session cookie: nothing to end or keep alive, and none is made (no load either).
         if not session.is_empty() and sessions.lifetime_is_over(session, int(time.time())):
-            session.flush()  # signed out; SessionMiddleware drops the cookie
+            # Signed out as Django signs out: the session flushed (SessionMiddleware drops the
+            # cookie) and request.user anonymous, even if something already read it.
+            logout(request)
         response = self.get_response(request)
         if session.is_empty():
             return response

@@ -12,6 +12,9 @@ from typing import Any
 import dj_database_url
 import dj_email_url
 from django.core.exceptions import ImproperlyConfigured
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.retry import Retry
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -98,8 +101,8 @@ MIDDLEWARE = [
     # a busy doctor's dashboard, refreshed every 30 s, shrinks to a tenth (docs/performance.md).
     # Django pads each answer with random bytes against BREACH ("Heal The Breach").
     "django.middleware.gzip.GZipMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "project.middleware.SlidingSessionMiddleware",
+    # Django's, but a session that cannot be saved back during an outage keeps the view's answer.
+    "project.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -110,6 +113,11 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "project.middleware.HtmxLoginRedirectMiddleware",
+    # Redis or the database unreachable: 503 with Retry-After, never the login page (project/outages.py).
+    "project.outages.ServiceUnavailableMiddleware",
+    # A session's two clocks (idle, absolute): after the outage check, so an unreachable store is a
+    # 503 (page or htmx notice) before anything reads the session here.
+    "project.middleware.SlidingSessionMiddleware",
     "project.middleware.PermissionsPolicyMiddleware",
     # Abuse limits (project/rate_limits.py): 429, as RATELIMIT_VIEW renders it, page or partial.
     "project.rate_limits.AbuseLimitMiddleware",
@@ -165,8 +173,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_boo
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env_int("DATABASE_POOL_MIN_SIZE", 2),
         "max_size": env_int("DATABASE_POOL_MAX_SIZE", 4),
-        "timeout": 10,  # seconds a request waits for a free connection before failing
+        # Seconds a request waits for a connection before failing (503, project/outages.py).
+        # With GUNICORN_THREADS <= max_size a thread never waits for another one, only for
+        # PostgreSQL: while it is down, each request then gives up after a second.
+        "timeout": 1,
+        # The pool reconnects in the background with a growing delay (1, 2, 4, 8 s...); giving
+        # up after 5 s and starting afresh on the next request keeps that delay short, so
+        # every worker serves again within a few seconds of PostgreSQL's return.
+        "reconnect_timeout": 5,
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # libpq waits this long for a new connection (2 s is its minimum), not the TCP default
+    # of minutes when the server's address does not answer. DATABASE_URL may say otherwise.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for a writer instead of failing with "database is locked" under concurrent polls.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -180,13 +199,33 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, sessions ------------------------------------------------------------
 
+
+def redis_cache(location: str) -> dict[str, Any]:
+    """
+    The cache with REDIS_URL. django-redis rather than Django's own RedisCache: it keeps one
+    client per process (Django's builds a new redis.Redis for every command), increments in
+    one round trip (a Lua script, where Django's does EXISTS then INCR), and is the Redis
+    cache django-ratelimit supports. A status poll makes several cache calls.
+    """
+    return {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": location,
+        "OPTIONS": {
+            # A Redis that is down or hung costs a request at most a second before its 503
+            # page (project/outages.py), and /readyz's PING no more.
+            "SOCKET_CONNECT_TIMEOUT": 1,
+            "SOCKET_TIMEOUT": 1,
+            # After a Redis restart every pooled connection is dead: a command that finds one
+            # is sent once more on a new connection instead of failing its request. Timeouts
+            # are not retried (a hung Redis would cost two seconds).
+            "CONNECTION_POOL_KWARGS": {"retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))},
+        },
+    }
+
+
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
-    # django-redis rather than Django's own RedisCache: it keeps one client per process
-    # (Django's builds a new redis.Redis for every command), increments
-    # in one round trip (a Lua script, where Django's does EXISTS then INCR), and is the
-    # Redis cache django-ratelimit supports. A status poll makes several cache calls.
-    CACHES: dict[str, dict[str, Any]] = {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES: dict[str, dict[str, Any]] = {"default": redis_cache(REDIS_URL)}
 else:
     # Per process. Sessions (cached_db) and rate-limit counters share it: LocMemCache's
     # default of 300 entries would evict sessions as soon as a few hundred patients poll,
@@ -209,15 +248,17 @@ if not REDIS_URL:
 
 # Sessions live in the database, read through the cache: polls stay cheap and logout
 # (which deletes the row and the cache entry) invalidates a session everywhere.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Django's stores, except that a cache that cannot be reached is an outage (503), not
+# "no session" (project/sessions/).
+SESSION_ENGINE = "project.sessions.cached_db"
 if REDIS_URL and env_bool("SESSIONS_IN_REDIS", True):
     # Several instances share Redis: sessions live there alone, so a status poll (which
     # slides the idle timeout, see below) writes nothing to the database. Logout still ends
-    # a session everywhere. A Redis restart logs everyone out: SESSIONS_IN_REDIS=0 keeps
-    # them in the database, read through Redis.
-    SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    # a session everywhere. A Redis restart without persistence (appendonly yes) logs
+    # everyone out: SESSIONS_IN_REDIS=0 keeps them in the database, read through Redis.
+    SESSION_ENGINE = "project.sessions.cache"
 # Idle timeout: a session ends after this many seconds without a request a person made.
-# Pages that poll on their own say so (project/sessions.mark_poll): a status card's polls
+# Pages that poll on their own say so (project/sessions/lifetimes.mark_poll): a status card's polls
 # count only while its visit is near or open (telemedicine.access.poll_keeps_session_alive),
 # the dashboard's refresh never; the room page's heartbeats count, so a call never times out.
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_TIMEOUT", 30 * 60)
@@ -323,8 +364,8 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_BEHIND_TLS_PROXY", False) else None
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
-# Load balancers probe /healthz over plain HTTP inside the private network.
-SECURE_REDIRECT_EXEMPT = [r"^healthz/?$"]
+# Load balancers and orchestrators probe /healthz and /readyz over plain HTTP inside the private network.
+SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz)/?$"]
 # Cookies only over HTTPS in production. DJANGO_SECURE_COOKIES=0 exists for `make serve`
 # and `make bench` on http://127.0.0.1 only; never set it on a server people use.
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
@@ -417,7 +458,7 @@ TELEMEDICINE_SETTINGS = {
     # Seconds between the status card's steady polls (it also polls exactly when the window opens).
     "STATUS_POLL_INTERVAL": env_int("STATUS_POLL_INTERVAL", 10),
     # Minutes before the call window opens from which the status card's polls keep the
-    # session alive (project/sessions.py); earlier polls let an unattended screen time out.
+    # session alive (project/sessions/lifetimes.py); earlier polls let an unattended screen time out.
     "SESSION_KEEPALIVE_LEAD": env_int("SESSION_KEEPALIVE_LEAD", 60),
     # Which Jitsi the rooms run on: "public" (JITSI_DOMAIN, no tokens), "self_hosted" (your
     # Jitsi with Prosody token auth, HS256) or "jaas" (8x8 Jitsi as a Service, RS256).
@@ -492,6 +533,8 @@ LOGGING: dict[str, Any] = {
         # the query string; 4xx warnings stay below the handler's level (the access log has them).
         # Records still reach the "django" logger, as before.
         "django.request": {"handlers": ["server_errors"]},
+        # Outages, health checks, abuse limits that cannot count (project/outages.py, rate_limits.py).
+        "project": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
     },
 }
 TELEMEDICINE_LOG_FILE = os.environ.get("TELEMEDICINE_LOG_FILE", "")

@@ -31,6 +31,7 @@ urlpatterns = [
     path("telemedicine/", include("telemedicine.urls")),
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
 ]
 
 if settings.BENCH:

@@ -147,7 +147,7 @@ def guest_access(guest: Guest, appointment: Appointment, now: datetime) -> Acces
 
 def poll_keeps_session_alive(appointment: Appointment, now: datetime) -> bool:
     """
-    Does a status card's poll at `now` count as someone being there (project/sessions.py)?
+    Does a status card's poll at `now` count as someone being there (project/sessions/lifetimes.py)?
     Only from SESSION_KEEPALIVE_LEAD minutes before the call window opens until it closes,
     both ends included, and never for a cancelled or completed visit: a patient waiting
     for their call stays signed in, while a card left open days before a visit, on a

@@ -20,7 +20,7 @@ from django_htmx.http import HTMX_STOP_POLLING, trigger_client_event
 from appointments.models import Appointment, Notification
 from appointments.notifications import notify
 from project.http import HtmxHttpRequest
-from project.sessions import mark_poll
+from project.sessions.lifetimes import mark_poll
 
 from . import audit
 from .access import (

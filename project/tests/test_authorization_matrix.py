@@ -117,6 +117,7 @@ EXPECTED = {
     ),
     "logout": methods(POST=everyone(302), OPTIONS=everyone(200)),
     "healthz": methods(GET=everyone(200), HEAD=everyone(200)),
+    "readyz": methods(GET=everyone(200), HEAD=everyone(200)),
     "appointments:dashboard": methods(GET=people(LOGGED_OUT, 200, 200, 200, 200, 200)),
     # An empty form: 200 to show it, 400 with its errors; patients may not schedule.
     "appointments:schedule": methods(

@@ -64,13 +64,14 @@ def test_a_server_error_is_logged_to_stderr_with_its_traceback():
 
 
 def test_a_database_failure_is_logged(tmp_path):
+    """A database that cannot be reached is an outage (docs/outages.md): a 503, logged with its cause."""
     # The database file's folder does not exist: the first query fails.
     missing = tmp_path / "no-such-folder" / "clinic.sqlite3"
     result = serve_one_failing_request(
         "from django.contrib.auth.models import User; User.objects.count()", DATABASE_URL=f"sqlite:///{missing}"
     )
-    assert "STATUS 500" in result.stdout, result.stderr
-    assert "ERROR django.request Internal Server Error: /healthz" in result.stderr
+    assert "STATUS 503" in result.stdout, result.stderr
+    assert "ERROR django.request Service Unavailable: /healthz" in result.stderr
     assert "OperationalError" in result.stderr
 
 

@@ -85,7 +85,10 @@ def test_production_is_secure_unless_make_serve_relaxes_it(env, secure):
 @pytest.mark.parametrize(
     "env,pool",
     [
-        ({"DATABASE_URL": "postgres://clinic@db/clinic"}, "{'min_size': 2, 'max_size': 4, 'timeout': 10} 0"),
+        (
+            {"DATABASE_URL": "postgres://clinic@db/clinic"},
+            "{'min_size': 2, 'max_size': 4, 'timeout': 1, 'reconnect_timeout': 5} 0",
+        ),
         (
             {"DATABASE_URL": "postgres://clinic@db/clinic", "DATABASE_POOL": "0", "DATABASE_CONN_MAX_AGE": "60"},
             "None 60",
@@ -100,6 +103,28 @@ def test_postgresql_uses_the_connection_pool_unless_told_otherwise(env, pool):
     assert result.stdout.strip() == pool, result.stderr
 
 
+@pytest.mark.parametrize(
+    "url,timeout",
+    [
+        ("postgres://clinic@db/clinic", "2"),
+        ("postgres://clinic@db/clinic?connect_timeout=7", "7"),
+        ("sqlite:///x", "None"),
+    ],
+)
+def test_postgresql_gives_up_on_a_silent_server_after_a_few_seconds(url, timeout):
+    result = import_settings("s.DATABASES['default']['OPTIONS'].get('connect_timeout')", DATABASE_URL=url)
+    assert result.stdout.strip() == timeout, result.stderr
+
+
+def test_redis_gives_up_after_a_second_and_retries_a_dead_connection_once():
+    result = import_settings(
+        "s.CACHES['default']['OPTIONS']['SOCKET_TIMEOUT'], s.CACHES['default']['OPTIONS']['SOCKET_CONNECT_TIMEOUT'],"
+        "s.CACHES['default']['OPTIONS']['CONNECTION_POOL_KWARGS']['retry'].get_retries()",
+        REDIS_URL="redis://cache:6379/0",
+    )
+    assert result.stdout.split() == ["1", "1", "1"], result.stderr
+
+
 def test_pool_and_persistent_connections_together_fail_clearly():
     result = import_settings(DATABASE_URL="postgres://clinic@db/clinic", DATABASE_CONN_MAX_AGE="60")
     assert result.returncode != 0
@@ -109,9 +134,9 @@ def test_pool_and_persistent_connections_together_fail_clearly():
 @pytest.mark.parametrize(
     "env,engine",
     [
-        ({}, "django.contrib.sessions.backends.cached_db"),
-        ({"REDIS_URL": "redis://cache:6379/0"}, "django.contrib.sessions.backends.cache"),
-        ({"REDIS_URL": "redis://cache:6379/0", "SESSIONS_IN_REDIS": "0"}, "django.contrib.sessions.backends.cached_db"),
+        ({}, "project.sessions.cached_db"),
+        ({"REDIS_URL": "redis://cache:6379/0"}, "project.sessions.cache"),
+        ({"REDIS_URL": "redis://cache:6379/0", "SESSIONS_IN_REDIS": "0"}, "project.sessions.cached_db"),
     ],
 )
 def test_sessions_live_in_redis_when_there_is_one(env, engine):

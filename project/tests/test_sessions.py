@@ -15,7 +15,7 @@ from freezegun import freeze_time
 
 from conftest import PASSWORD
 from project.middleware import refresh_interval
-from project.sessions import SIGNED_IN_AT
+from project.sessions.lifetimes import SIGNED_IN_AT
 from telemedicine.access import heartbeat_seconds
 from telemedicine.models import AccessEvent
 from telemedicine.tests.shortcuts import url
