@@ -314,6 +314,9 @@ TELEMEDICINE_SETTINGS = {
     "AUTO_END_SESSION_AFTER": env_int("AUTO_END_SESSION_AFTER", 45),
     # Seconds between the status card's steady polls (it also polls exactly when the window opens).
     "STATUS_POLL_INTERVAL": env_int("STATUS_POLL_INTERVAL", 10),
+    # Seconds between the doctor's "Waiting now" panel's polls while someone waits, and while nobody does.
+    "WAITING_PANEL_POLL_BUSY": env_int("WAITING_PANEL_POLL_BUSY", 5),
+    "WAITING_PANEL_POLL_IDLE": env_int("WAITING_PANEL_POLL_IDLE", 15),
     # Which Jitsi the rooms run on: "public" (JITSI_DOMAIN, no tokens), "self_hosted" (your
     # Jitsi with Prosody token auth, HS256) or "jaas" (8x8 Jitsi as a Service, RS256).
     # docs/jitsi.md explains each. Secrets come from the environment only.

@@ -5,6 +5,8 @@ from . import views
 app_name = "telemedicine"
 
 urlpatterns = [
+    path("device-check/", views.device_check, name="device-check"),
+    path("waiting-panel/", views.waiting_panel, name="waiting-panel"),
     path("jitsi/<int:appointment_id>/", views.jitsi_room, name="jitsi-room"),
     path("jitsi/<int:appointment_id>/events/", views.call_event, name="call-event"),
     path(
