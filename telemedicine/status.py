@@ -120,9 +120,9 @@ def status_card(
     badge, badge_class = BADGES[phase]
     join_url = None
     join_label = StatusCard.join_label
-    # Only the other people are told about the doctor; once the doctor is back, so are they.
+    # Only the other people are told about the doctor.
     doctor_in_call = doctor_in_call and not for_doctor
-    after_call = after_call and not for_doctor and not doctor_in_call and phase is Phase.OPEN
+    after_call = after_call and not for_doctor and phase is Phase.OPEN
     if phase is Phase.WAITING:
         message = (
             f"The video call opens in {wait_text((window.opens_at - now).total_seconds())}, "
@@ -130,14 +130,19 @@ def status_card(
         )
     elif phase is Phase.OPEN:
         join_url = reverse("telemedicine:jitsi-room", args=[appointment.pk])
-        if doctor_in_call:
-            message = f"{doctor_title(appointment.doctor)} is in the call: join now."
-        elif after_call:
-            message = (
-                "Your video visit has ended. If the call was cut short, join it again before "
-                f"{clock_text(window.closes_at, now)}; if that does not work, please call the clinic."
-            )
+        if after_call:
+            # They chose to leave, or were cut off: what to do in the second case.
+            if doctor_in_call:
+                rejoin = f"{doctor_title(appointment.doctor)} is still in it: join it again."
+            else:
+                rejoin = (
+                    f"join it again before {clock_text(window.closes_at, now)}; "
+                    "if that does not work, please call the clinic."
+                )
+            message = f"Your video visit has ended. If the call was cut short, {rejoin}"
             join_label = "Join the call again"
+        elif doctor_in_call:
+            message = f"{doctor_title(appointment.doctor)} is in the call: join now."
         elif not for_doctor and now > appointment.starts_at:
             late = wait_text(max(60.0, (now - appointment.starts_at).total_seconds()))
             message = f"Your doctor is running late ({late}). Stay on this page: it updates by itself."

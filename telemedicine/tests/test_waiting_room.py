@@ -326,11 +326,11 @@ class TestBackFromTheCall:
             people.patient, visit, START + dt.timedelta(minutes=21), call="ended"
         )
 
-    def test_the_doctor_back_in_the_call_wins(self, people, visit):
+    def test_the_patient_is_told_when_the_doctor_is_still_in_the_call(self, people, visit):
         people.in_call(people.doctor, visit, START + dt.timedelta(minutes=20))
         html = people.poll(people.patient, visit, START + dt.timedelta(minutes=20), call="ended")
-        assert "Dr House is in the call: join now." in html
-        assert "?call=ended" not in html
+        assert "Your video visit has ended. If the call was cut short, Dr House is still in it: join it again." in html
+        assert "Join the call again" in html
 
     def test_after_the_window_the_usual_ended_card(self, people, visit):
         html = people.poll(people.patient, visit, CLOSES + SECOND, call="ended")
