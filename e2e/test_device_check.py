@@ -41,10 +41,7 @@ def test_patient_sees_their_camera_and_the_meter_moves(page_for, patient, assert
         expect(page.locator(f"#{problem}")).to_be_hidden()
     assert_accessible(page)
 
-
-def test_the_speaker_test_plays_a_tone(page_for, patient):
-    page = page_for(patient)
-    page.goto(DEVICE_CHECK)
+    # The speakers: a tone of a second and a half, then the question.
     page.get_by_role("button", name="Play a test sound").click()
     status = page.locator("#sound-status")
     expect(status).to_have_text("Playing a tone…")
