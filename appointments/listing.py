@@ -9,7 +9,9 @@ Appointment instances rendered by the engine cost a large multiple of rows of st
 in Python for the same reason (contrib.admin.templatetags.admin_list).
 
 Other apps add columns by name (add_column): telemedicine adds "video", the live badge
-of each visit, so that the clinic's lists do not depend on the video-visit app.
+of each visit, so that the clinic's lists do not depend on the video-visit app. They may
+also say when a visit stops being upcoming (set_upcoming_from): telemedicine says "once
+its call window has closed".
 """
 
 from collections.abc import Callable, Iterable
@@ -17,8 +19,10 @@ from datetime import datetime
 from typing import TypedDict
 
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.formats import date_format
 
+from .clinic_time import clinic_zone
 from .models import Appointment
 from .roles import display_name
 
@@ -51,6 +55,25 @@ def add_column(name: str, cells: ColumnCells) -> None:
     from an app's AppConfig.ready(); the list's template shows row.columns.<name>.
     """
     _columns[name] = cells
+
+
+def start_of_today(now: datetime) -> datetime:
+    """The clinic's own rule: everything from today on is upcoming."""
+    return timezone.localtime(now, clinic_zone()).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+# now -> the earliest start still listed as upcoming; earlier visits are past.
+UpcomingFrom = Callable[[datetime], datetime]
+_upcoming_from: list[UpcomingFrom] = [start_of_today]
+
+
+def set_upcoming_from(rule: UpcomingFrom) -> None:
+    """Say when a visit stops being upcoming (called from an app's AppConfig.ready())."""
+    _upcoming_from[0] = rule
+
+
+def upcoming_from(now: datetime) -> datetime:
+    return _upcoming_from[0](now)
 
 
 def detail_url_maker() -> Callable[[int], str]:

@@ -8,7 +8,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from .clinic_time import NonexistentLocalTime, clinic_datetime
+from .clinic_time import NonexistentLocalTime, clinic_datetime, clinic_zone
 
 logger = logging.getLogger("telemedicine")
 
@@ -24,6 +24,22 @@ class AppointmentQuerySet(models.QuerySet):
 
     def active(self):
         return self.exclude(status__in=Appointment.CLOSED_STATUSES)
+
+    def starting_from(self, moment: dt.datetime):
+        """Appointments whose start on the clinic's clock is at or after `moment`."""
+        local = timezone.localtime(moment, clinic_zone())
+        return self.filter(models.Q(date__gt=local.date()) | models.Q(date=local.date(), time__gte=local.time()))
+
+    def starting_before(self, moment: dt.datetime):
+        """Appointments whose start on the clinic's clock is before `moment`: the rest of starting_from()."""
+        local = timezone.localtime(moment, clinic_zone())
+        return self.filter(models.Q(date__lt=local.date()) | models.Q(date=local.date(), time__lt=local.time()))
+
+    def starting_between(self, earliest: dt.datetime, latest: dt.datetime):
+        """Appointments starting from `earliest` up to `latest`, both included, on the clinic's clock."""
+        local = timezone.localtime(latest, clinic_zone())
+        until = models.Q(date__lt=local.date()) | models.Q(date=local.date(), time__lte=local.time())
+        return self.starting_from(earliest).filter(until)
 
     def with_people(self):
         return self.select_related("doctor", "patient")

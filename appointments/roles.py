@@ -40,7 +40,11 @@ def can_close(user, appointment) -> bool:
 
 
 def is_doctor(user) -> bool:
-    return user.groups.filter(name=DOCTORS_GROUP).exists()
+    """Kept on the user object for the rest of the request: the dashboard and its panels both ask."""
+    known = getattr(user, "_is_doctor", None)
+    if known is None:
+        known = user._is_doctor = user.groups.filter(name=DOCTORS_GROUP).exists()
+    return known
 
 
 def ensure_clinic_groups(using="default", **kwargs):

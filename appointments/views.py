@@ -15,9 +15,10 @@ from project.sessions.lifetimes import mark_poll
 
 from .clinic_time import clinic_now, format_moment
 from .forms import AppointmentForm, RescheduleForm
-from .listing import DOCTOR, PATIENT, STAFF, appointment_rows
+from .listing import DOCTOR, PATIENT, STAFF, appointment_rows, upcoming_from
 from .models import Appointment, Notification
 from .notifications import notify
+from .panels import dashboard_panels
 from .roles import can_close, can_manage_any, can_schedule, is_doctor
 from .signals import Change, announce
 
@@ -51,9 +52,14 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
         "as_doctor_today": appointment_rows(patients_of.filter(doctor=user, date=today), DOCTOR, now, show_date=False),
         "upcoming_as_doctor": upcoming_page,
         "upcoming_as_doctor_rows": appointment_rows(upcoming_page, DOCTOR, now),
-        "upcoming_as_patient": appointment_rows(doctors_of.filter(patient=user, date__gte=today), PATIENT, now),
+        # A visit whose time is over today (listing.upcoming_from) is past, not upcoming.
+        "upcoming_as_patient": appointment_rows(
+            doctors_of.filter(patient=user).starting_from(upcoming_from(now)), PATIENT, now
+        ),
         "past_as_patient": appointment_rows(
-            doctors_of.filter(patient=user, date__lt=today).order_by("-date", "-time")[:PAST_SHOWN], PATIENT, now
+            doctors_of.filter(patient=user).starting_before(upcoming_from(now)).order_by("-date", "-time")[:PAST_SHOWN],
+            PATIENT,
+            now,
         ),
         "can_schedule": can_schedule(user),
         "is_doctor": is_doctor(user),
@@ -64,6 +70,8 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
         # The 30 s refresh is the page's doing, not a person's: it never keeps a session alive.
         mark_poll(request, keeps_alive=False)
         return render(request, f"{DASHBOARD_TEMPLATE}#appointment-lists", context)
+    # Only the full page asks for the panels: each keeps itself up to date.
+    context["panels"] = dashboard_panels(request, now)
     return render(request, DASHBOARD_TEMPLATE, context)
 
 

@@ -15,6 +15,9 @@ Fixtures to build journeys from:
   "readyToClose")`, `jitsi.unreachable()`; `jitsi_calls(page)` is `jitsi.calls`.
 - `appointment_starting_in(timedelta, **fields)`: real time, relative to now.
 - `status_poll_interval` (a 1 s poll), `telemedicine_settings(KEY=value)`, `response_bodies(page)`.
+- `assert_accessible(page)`: no serious or critical axe-core violation on the page as it is now.
+- Camera and microphone: Chromium's fake devices (a test pattern and a beep), for a context made
+  with `permissions=["camera", "microphone"]`; any other context is refused them, as after "Block".
 Pages are opened relative to the live server: `page.goto("/appointments/")`.
 """
 
@@ -31,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from django.conf import settings as django_settings
 from django.test import Client
 
@@ -45,6 +49,10 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    # The device check (e2e/test_device_check.py): a moving test pattern and a beeping microphone.
+    # No --use-fake-ui-for-media-stream: it would say yes to every page. A context made with
+    # permissions=["camera", "microphone"] is granted them; any other is refused, as after "Block".
+    "--use-fake-device-for-media-stream",
 ]
 # Everything that is not this machine. Matched by Playwright before a request leaves.
 NOT_THIS_MACHINE = re.compile(r"^(?!(?:https?|wss?)://(?:localhost|127\.0\.0\.1|\[::1\])(?::\d+)?(?:/|$))[a-z]+://")
@@ -315,3 +323,28 @@ def appointment_starting_in(make_appointment):
         return make_appointment(starts_at=timezone.now() + delta, **fields)
 
     return make
+
+
+# --- Accessibility ------------------------------------------------------------------------
+
+BLOCKING_IMPACTS = {"serious", "critical"}
+
+
+@pytest.fixture(scope="session")
+def axe():
+    return Axe()
+
+
+@pytest.fixture
+def assert_accessible(axe):
+    """No serious or critical axe-core violation on the page as it is now."""
+
+    def check(page):
+        # Jitsi's iframe is Jitsi's business (and our double's is blank): test our page.
+        results = axe.run(page, options={"resultTypes": ["violations"], "iframes": False})
+        blocking = [v for v in results.response["violations"] if v["impact"] in BLOCKING_IMPACTS]
+        assert not blocking, f"{page.url}\n" + "\n".join(
+            f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}" for v in blocking
+        )
+
+    return check

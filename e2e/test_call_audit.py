@@ -16,6 +16,11 @@ from telemedicine.models import AccessEvent
 SOON = timedelta(minutes=5)  # the call window is open
 
 
+def back_from_the_call(appointment) -> str:
+    """Where the room page's Leave link and Jitsi's close lead: the appointment page, after the call."""
+    return f"{appointment.get_absolute_url()}?call=ended"
+
+
 def actions_of(user, appointment) -> list[str]:
     return list(
         AccessEvent.objects.filter(user=user, appointment_id=appointment.pk)
@@ -50,7 +55,7 @@ def test_doctor_sees_the_patient_come_into_the_room_and_leave(
     expect(in_room).to_have_text("Patient is in the room", timeout=within_a_poll)
 
     patient_page.get_by_role("link", name="Leave the call").click()  # the page goes: a beacon says so
-    expect(patient_page).to_have_url(appointment.get_absolute_url())
+    expect(patient_page).to_have_url(back_from_the_call(appointment))
     expect(in_room).to_have_count(0, timeout=within_a_poll)
     assert wait_for_actions(patient, appointment, ["room-opened", "call-joined", "call-left"]) == [
         "room-opened",
@@ -68,7 +73,7 @@ def test_jitsi_closing_the_call_records_the_leave_once(page_for, patient, jitsi,
     assert wait_for_actions(patient, appointment, ["room-opened", "call-joined"]) == ["room-opened", "call-joined"]
     jitsi.emit(page, "videoConferenceLeft")
     jitsi.emit(page, "readyToClose")  # then Jitsi's own "close" takes the patient back
-    expect(page).to_have_url(appointment.get_absolute_url())
+    expect(page).to_have_url(back_from_the_call(appointment))
     expected = ["room-opened", "call-joined", "call-left"]
     assert wait_for_actions(patient, appointment, expected) == expected
     time.sleep(0.5)  # a second "left" (readyToClose, pagehide) would have arrived by now
@@ -92,6 +97,6 @@ def test_the_call_goes_on_when_reports_cannot_reach_the_server(page_for, patient
     expect(frame).to_have_count(1)  # the call is still there
     assert page.get_by_text("cannot be reached").is_hidden()
     jitsi.emit(page, "readyToClose")
-    expect(page).to_have_url(appointment.get_absolute_url())
+    expect(page).to_have_url(back_from_the_call(appointment))
     assert failed  # the page did try
     assert actions_of(patient, appointment) == ["room-opened"]

@@ -6,7 +6,6 @@ On a phone the pages fit the screen; with a screen reader nothing serious is in 
 from datetime import timedelta
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django.urls import reverse
 from playwright.sync_api import expect
 
@@ -14,7 +13,6 @@ from appointments.models import Appointment
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 3}
 NOW = timedelta(0)
-BLOCKING_IMPACTS = {"serious", "critical"}
 
 
 def page_url(kind: str, appointment) -> str:
@@ -61,27 +59,7 @@ def test_patient_on_a_phone_sees_the_join_button_without_zooming(page_for, patie
     assert page.evaluate("window.visualViewport.scale") == 1
 
 
-# --- Accessibility -----------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def axe():
-    return Axe()
-
-
-@pytest.fixture
-def assert_accessible(axe):
-    """No serious or critical axe-core violation on the page as it is now."""
-
-    def check(page):
-        # Jitsi's iframe is Jitsi's business (and our double's is blank): test our page.
-        results = axe.run(page, options={"resultTypes": ["violations"], "iframes": False})
-        blocking = [v for v in results.response["violations"] if v["impact"] in BLOCKING_IMPACTS]
-        assert not blocking, f"{page.url}\n" + "\n".join(
-            f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}" for v in blocking
-        )
-
-    return check
+# --- Accessibility (assert_accessible: e2e/conftest.py) -------------------------------------
 
 
 def test_login_page_is_accessible(page_for, assert_accessible):

@@ -95,7 +95,7 @@ def test_hanging_up_in_jitsi_returns_to_the_appointment(page_for, patient, jitsi
 
     jitsi.emit(page, "readyToClose")
 
-    expect(page).to_have_url(re.compile(re.escape(open_video_visit.get_absolute_url()) + "$"))
+    expect(page).to_have_url(re.compile(re.escape(open_video_visit.get_absolute_url()) + r"\?call=ended$"))
     expect(page.locator("#status-card")).to_have_attribute("data-phase", "open")
 
 

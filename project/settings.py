@@ -460,6 +460,9 @@ TELEMEDICINE_SETTINGS = {
     # Minutes before the call window opens from which the status card's polls keep the
     # session alive (project/sessions/lifetimes.py); earlier polls let an unattended screen time out.
     "SESSION_KEEPALIVE_LEAD": env_int("SESSION_KEEPALIVE_LEAD", 60),
+    # Seconds between the doctor's "Waiting now" panel's polls while someone waits, and while nobody does.
+    "WAITING_PANEL_POLL_BUSY": env_int("WAITING_PANEL_POLL_BUSY", 5),
+    "WAITING_PANEL_POLL_IDLE": env_int("WAITING_PANEL_POLL_IDLE", 15),
     # Which Jitsi the rooms run on: "public" (JITSI_DOMAIN, no tokens), "self_hosted" (your
     # Jitsi with Prosody token auth, HS256) or "jaas" (8x8 Jitsi as a Service, RS256).
     # docs/jitsi.md explains each. Secrets come from the environment only.

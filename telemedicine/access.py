@@ -80,8 +80,13 @@ def is_call_available(appointment: Appointment, now: datetime) -> bool:
     return call_phase(appointment, now) is Phase.OPEN
 
 
+def participant_ids(appointment: Appointment) -> tuple[int, ...]:
+    """Everyone who takes part in the visit, by user id: its doctor first, then its patient."""
+    return (appointment.doctor_id, appointment.patient_id)
+
+
 def is_participant(user: Person, appointment: Appointment) -> bool:
-    return user.is_authenticated and user.pk in (appointment.doctor_id, appointment.patient_id)
+    return user.is_authenticated and user.pk in participant_ids(appointment)
 
 
 def is_assigned_doctor(user: Person, appointment: Appointment) -> bool:
@@ -98,6 +103,8 @@ class Refusal(enum.StrEnum):
     TOO_LATE = "too-late"
     GUEST_REVOKED = "guest-revoked"  # the doctor (or the inviting patient) withdrew the invitation
     GUEST_LINK_INVALID = "guest-link-invalid"  # garbled, forged, expired, or another guest's
+    # A call report ("joined") from someone whose room page is not open (telemedicine/presence.py).
+    ROOM_NOT_OPEN = "room-not-open"
 
 
 _REFUSAL_FOR_PHASE = {
@@ -224,8 +231,10 @@ class CallReport(enum.StrEnum):
 CALL_REPORT_GRACE = timedelta(minutes=2)
 
 # The room page has no status card polling: it says "still here" this often, so a long
-# call never outlives the session's idle timeout (SESSION_COOKIE_AGE).
-HEARTBEAT_SECONDS = 5 * 60
+# call never outlives the session's idle timeout (SESSION_COOKIE_AGE), and the doctor's
+# "Waiting now" panel learns within a few minutes that a page which could not say goodbye
+# (a crash, a lost connection) is gone (telemedicine/presence.py).
+HEARTBEAT_SECONDS = 60
 
 
 def heartbeat_seconds(session_idle_timeout: int) -> int:
@@ -240,6 +249,27 @@ def calls_end_by(appointment: Appointment) -> datetime:
     """
     closes_at = call_window(appointment).closes_at
     return max(closes_at, call_end(appointment, opened_at=closes_at))
+
+
+def upcoming_from(now: datetime) -> datetime:
+    """
+    The earliest start of a visit whose call window has not closed at `now`: the lists show
+    visits starting from then as upcoming, and those before it as past.
+    """
+    return now - timedelta(minutes=telemedicine_setting("CALL_WINDOW_AFTER"))
+
+
+def live_starts(now: datetime) -> tuple[datetime, datetime]:
+    """
+    The earliest and latest start of a visit that is live at `now`: its window open, or a
+    call opened inside it still running (calls_end_by). Inclusive at both ends.
+    """
+    after = timedelta(minutes=telemedicine_setting("CALL_WINDOW_AFTER"))
+    longest_call = timedelta(minutes=telemedicine_setting("MAX_SESSION_DURATION"))
+    auto_end = timedelta(minutes=telemedicine_setting("AUTO_END_SESSION_AFTER"))
+    # calls_end_by() of a visit starting at s is s + max(after, min(after + longest_call, auto_end)).
+    runs_for = max(after, min(after + longest_call, auto_end))
+    return now - runs_for, now + timedelta(minutes=telemedicine_setting("CALL_WINDOW_BEFORE"))
 
 
 def call_report_access(user: Person, appointment: Appointment, report: CallReport, now: datetime) -> Access:

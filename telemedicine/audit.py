@@ -88,18 +88,6 @@ def record_call_event(request, appointment_id, report: CallReport) -> None:
     _write(request, appointment_id, _CALL_ACTIONS[report])
 
 
-def patient_in_room(appointment) -> bool:
-    """True when the patient's latest call event for this appointment is a join (one query)."""
-    latest = (
-        AccessEvent.objects.call_events()
-        .filter(appointment_id=appointment.pk, user_id=appointment.patient_id)
-        .order_by("-created_at", "-id")
-        .values_list("action", flat=True)
-        .first()
-    )
-    return latest == AccessEvent.Action.CALL_JOINED
-
-
 def change_detail(fields: dict) -> str:
     """ "date: 2030-01-15 -> 2030-01-16; doctor: #3 -> #4": plain values only, in a stable order."""
     return "; ".join(f"{name}: {old} -> {new}" for name, (old, new) in sorted(fields.items()))

@@ -6,6 +6,9 @@ from django.core import checks
 
 from .conf import DEFAULTS, JAAS, JITSI_MODES, SELF_HOSTED, jitsi_domain, telemedicine_setting
 
+# Seconds, and at least one: a page polls no faster than once a second.
+POLL_INTERVALS = ("STATUS_POLL_INTERVAL", "WAITING_PANEL_POLL_BUSY", "WAITING_PANEL_POLL_IDLE")
+
 
 @checks.register()
 def check_telemedicine_settings(app_configs, **kwargs) -> list[checks.CheckMessage]:
@@ -16,15 +19,15 @@ def check_telemedicine_settings(app_configs, **kwargs) -> list[checks.CheckMessa
         "DEFAULT_SESSION_DURATION",
         "MAX_SESSION_DURATION",
         "AUTO_END_SESSION_AFTER",
-        "STATUS_POLL_INTERVAL",
+        *POLL_INTERVALS,
         "SESSION_KEEPALIVE_LEAD",
     ):
         value = telemedicine_setting(name)
-        if not isinstance(value, int) or value < 0 or (name == "STATUS_POLL_INTERVAL" and value < 1):
+        if not isinstance(value, int) or value < 0 or (name in POLL_INTERVALS and value < 1):
             errors.append(
                 checks.Error(
                     f"TELEMEDICINE_SETTINGS[{name!r}] must be a non-negative whole number of "
-                    f"{'seconds' if name == 'STATUS_POLL_INTERVAL' else 'minutes'}, got {value!r}.",
+                    f"{'seconds' if name in POLL_INTERVALS else 'minutes'}, got {value!r}.",
                     id="telemedicine.E001",
                 )
             )

@@ -17,6 +17,9 @@ DEFAULTS: dict[str, Any] = {
     "AUTO_END_SESSION_AFTER": 45,
     "STATUS_POLL_INTERVAL": 10,
     "SESSION_KEEPALIVE_LEAD": 60,
+    # Seconds between the doctor's "Waiting now" panel's polls: while someone waits, and otherwise.
+    "WAITING_PANEL_POLL_BUSY": 5,
+    "WAITING_PANEL_POLL_IDLE": 15,
     # Jitsi server modes and their secrets (see telemedicine/tokens.py).
     "JITSI_MODE": "public",
     "JITSI_APP_ID": "",

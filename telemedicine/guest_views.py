@@ -21,8 +21,17 @@ from appointments.models import Appointment
 from project.http import HtmxHttpRequest
 from project.outages import OUTAGE_ERRORS
 
-from . import audit, guests
-from .access import CallReport, Phase, Refusal, call_window, guest_access, heartbeat_seconds, reporting_allowed
+from . import audit, guests, presence
+from .access import (
+    Access,
+    CallReport,
+    Phase,
+    Refusal,
+    call_window,
+    guest_access,
+    heartbeat_seconds,
+    reporting_allowed,
+)
 from .conf import integration_enabled
 from .forms import InviteGuestForm
 from .jitsi import external_api_url, room_csp, room_options, room_permissions_policy
@@ -116,6 +125,8 @@ def guest_room(request: HtmxHttpRequest, guest_id: int) -> HttpResponse:
     context = _card_context(guest, now) | {"access": access, "left": request.GET.get("left") == "1"}
     if not access.allowed or context["left"]:
         return render(request, GUEST_TEMPLATE, context, status=200 if access.phase is Phase.WAITING else 403)
+    # The server's own mark that the room page was served: only then is the guest's "joined" believed.
+    presence.mark_room_open(appointment, presence.guest_person(guest.pk), now)
     try:
         jitsi = room_options(appointment, guests.guest_participant(guest), now)
     except TokenConfigurationError as error:
@@ -170,12 +181,27 @@ def guest_call_event(request: HtmxHttpRequest, guest_id: int) -> HttpResponse:
         report = CallReport(request.POST.get("event", ""))
     except ValueError:
         return HttpResponseBadRequest("Unknown call event.")
-    now = timezone.now()
-    access = reporting_allowed(guest_access(guest, guest.appointment, now), guest.appointment, report, now)
+    # The same rules as the doctor's and the patient's reports (views.call_event, presence.py).
+    appointment, now = guest.appointment, timezone.now()
+    person = presence.guest_person(guest.pk)
+    access = reporting_allowed(guest_access(guest, appointment, now), appointment, report, now)
+    if access.allowed and report is CallReport.JOINED and not presence.room_is_open(appointment, person):
+        access = Access(allowed=False, phase=access.phase, refusal=Refusal.ROOM_NOT_OPEN)
+    if access.allowed and report is CallReport.HEARTBEAT:
+        presence.apply_report(appointment, person, report, now)
+        return HttpResponse(status=204)
+    history = presence.history_of(appointment, person)
     if not access.allowed:
-        audit.record_guest(request, guest, audit.AccessEvent.Action.ACCESS_REFUSED, reason=access.reason)
+        if presence.refusal_is_recorded(access.reason, history):
+            audit.record_guest(request, guest, audit.AccessEvent.Action.ACCESS_REFUSED, reason=access.reason)
         return HttpResponse("The call cannot be reported now.", status=403)
-    audit.record_guest_call_event(request, guest, report)
+    outcome = presence.report_outcome(report, history)
+    if outcome is presence.Outcome.OVER_BUDGET:
+        logger.warning("call reports over budget appointment=%s guest=%s event=%s", appointment.pk, guest.pk, report)
+        return HttpResponse("Too many call reports for this visit.", status=429, content_type="text/plain")
+    if outcome is presence.Outcome.RECORD:
+        audit.record_guest_call_event(request, guest, report)
+    presence.apply_report(appointment, person, report, now)
     return HttpResponse(status=204)
 
 

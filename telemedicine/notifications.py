@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 from appointments.clinic_time import format_clock, format_moment
 from appointments.models import Notification
@@ -48,6 +49,8 @@ def email_context(notification: Notification, now: datetime) -> dict:
             f"Join from your appointment page between {format_clock(window.opens_at)} and "
             f"{format_clock(window.closes_at)}: the Join button appears there by itself."
         )
+        # Test the camera and microphone any time before the visit (no call window, no Jitsi).
+        context["device_check_url"] = f"{settings.SITE_URL}{reverse('telemedicine:device-check')}"
     recipient = notification.recipient
     if notification.kind in SIGN_IN_KINDS and recipient is not None and not appointment.is_closed:
         context["sign_in_url"] = new_sign_in_url(recipient, appointment, now)

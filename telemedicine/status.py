@@ -12,10 +12,13 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from appointments.clinic_time import clinic_zone
+from appointments.roles import display_name
 
 from .access import Access, Phase, Refusal, call_phase, call_window, poll_delay_ms, polling_stops
 
 if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+
     from appointments.models import Appointment
 
 REFUSAL_MESSAGES = {
@@ -75,6 +78,12 @@ def clock_text(moment: datetime, now: datetime) -> str:
     return f"{date_format(local, 'D j M')} at {local:%H:%M}"
 
 
+def doctor_title(doctor: AbstractBaseUser) -> str:
+    """How the card names the doctor: "Dr Grey", or their name as the clinic shows it."""
+    last_name = getattr(doctor, "last_name", "")
+    return f"Dr {last_name}" if last_name else display_name(doctor)
+
+
 @dataclass(frozen=True)
 class StatusCard:
     phase: Phase
@@ -83,25 +92,62 @@ class StatusCard:
     message: str
     join_url: str | None
     poll_ms: int | None  # None: the card stops polling
+    join_label: str = "Join video call"
+    # The card after its viewer left the call (the room page's way back): polls keep saying so.
+    after_call: bool = False
 
     @property
     def is_polling(self) -> bool:
         return self.poll_ms is not None
 
 
-def status_card(appointment: Appointment, now: datetime) -> StatusCard:
+def status_card(
+    appointment: Appointment,
+    now: datetime,
+    *,
+    for_doctor: bool = False,
+    doctor_in_call: bool = False,
+    after_call: bool = False,
+) -> StatusCard:
+    """
+    The card at `now`. While the call is open, everyone but the doctor is told whether the
+    doctor is in the call (`doctor_in_call`, from telemedicine.presence) or running late, and,
+    back from the call (`after_call`), that the visit has ended and how to rejoin. Nothing is
+    ever said about another appointment: not why the doctor is late, nor who else waits.
+    """
     phase = call_phase(appointment, now)
     window = call_window(appointment)
     badge, badge_class = BADGES[phase]
     join_url = None
+    join_label = StatusCard.join_label
+    # Only the other people are told about the doctor.
+    doctor_in_call = doctor_in_call and not for_doctor
+    after_call = after_call and not for_doctor and phase is Phase.OPEN
     if phase is Phase.WAITING:
         message = (
             f"The video call opens in {wait_text((window.opens_at - now).total_seconds())}, "
             f"at {clock_text(window.opens_at, now)}."
         )
     elif phase is Phase.OPEN:
-        message = f"The video call is open until {clock_text(window.closes_at, now)}."
         join_url = reverse("telemedicine:jitsi-room", args=[appointment.pk])
+        if after_call:
+            # They chose to leave, or were cut off: what to do in the second case.
+            if doctor_in_call:
+                rejoin = f"{doctor_title(appointment.doctor)} is still in it: join it again."
+            else:
+                rejoin = (
+                    f"join it again before {clock_text(window.closes_at, now)}; "
+                    "if that does not work, please call the clinic."
+                )
+            message = f"Your video visit has ended. If the call was cut short, {rejoin}"
+            join_label = "Join the call again"
+        elif doctor_in_call:
+            message = f"{doctor_title(appointment.doctor)} is in the call: join now."
+        elif not for_doctor and now > appointment.starts_at:
+            late = wait_text(max(60.0, (now - appointment.starts_at).total_seconds()))
+            message = f"Your doctor is running late ({late}). Stay on this page: it updates by itself."
+        else:
+            message = f"The video call is open until {clock_text(window.closes_at, now)}."
     elif phase is Phase.ENDED:
         message = (
             f"The video call window closed at {clock_text(window.closes_at, now)}. "
@@ -116,4 +162,4 @@ def status_card(appointment: Appointment, now: datetime) -> StatusCard:
     else:
         message = "Video visits are not offered at the moment. Please contact the clinic."
     poll_ms = None if polling_stops(appointment, phase, now) else poll_delay_ms(appointment, phase, now)
-    return StatusCard(phase, badge, badge_class, message, join_url, poll_ms)
+    return StatusCard(phase, badge, badge_class, message, join_url, poll_ms, join_label, after_call)

@@ -20,6 +20,8 @@ urlpatterns = [
     path("guests/<int:guest_id>/withdraw/", guest_views.revoke_guest, name="revoke-guest"),
     path("sign-in/<uuid:link_id>/", views.sign_in, name="sign-in"),
     path("sign-in/new-link/", views.sign_in_request, name="sign-in-request"),
+    path("device-check/", views.device_check, name="device-check"),
+    path("waiting-panel/", views.waiting_panel, name="waiting-panel"),
     path("jitsi/<int:appointment_id>/", views.jitsi_room, name="jitsi-room"),
     path("jitsi/<int:appointment_id>/events/", views.call_event, name="call-event"),
     path(

@@ -1,6 +1,6 @@
 import logging
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from django.conf import settings
@@ -10,26 +10,31 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HTMX_STOP_POLLING, trigger_client_event
 
+from appointments.listing import upcoming_from
 from appointments.models import Appointment, Notification
 from appointments.notifications import notify
+from appointments.panels import Panel
+from appointments.roles import display_name, is_doctor
 from project.http import HtmxHttpRequest
 from project.sessions.lifetimes import mark_poll
 
-from . import audit
+from . import audit, presence, waiting_room
 from .access import (
     CallReport,
     Phase,
-    call_report_access,
+    call_phase,
     heartbeat_seconds,
     is_assigned_doctor,
     is_participant,
+    participant_ids,
     poll_keeps_session_alive,
     room_access,
 )
@@ -38,13 +43,20 @@ from .forms import SignInLinkRequestForm, next_visit_for_link
 from .jitsi import external_api_url, room_csp, room_options, room_permissions_policy
 from .sign_in import Outcome as SignInOutcome
 from .sign_in import use_link
-from .status import refusal_message, status_card
+from .status import clock_text, refusal_message, status_card
 from .tokens import TokenConfigurationError
 
 logger = logging.getLogger("telemedicine")
 
 DETAIL_TEMPLATE = "telemedicine/appointment_detail.html"
 ROOM_TEMPLATE = "telemedicine/jitsi_room.html"
+PANELS_TEMPLATE = "telemedicine/dashboard_panels.html"
+DEVICE_CHECK_TEMPLATE = "telemedicine/device_check.html"
+# The device check is the one page besides the room that may use the camera and microphone,
+# and only for the app itself (no Jitsi, no frame).
+DEVICE_CHECK_PERMISSIONS_POLICY = (
+    "camera=(self), microphone=(self), display-capture=(), geolocation=(), payment=(), usb=()"
+)
 VIDEO_SERVICE_MISCONFIGURED = {
     "title": "The video service is not available",
     "message": "The clinic's video service is not set up correctly, so the call cannot start. "
@@ -65,16 +77,39 @@ def appointment_for_participant(
     return appointment
 
 
-def detail_context(request: HtmxHttpRequest, appointment: Appointment, now: datetime) -> dict[str, Any]:
-    card = status_card(appointment, now)
-    is_doctor = is_assigned_doctor(request.user, appointment)
+def signed_in_id(request: HttpRequest) -> int:
+    """The person making the request, by id: every view here requires login first."""
+    return cast(int, request.user.pk)
+
+
+def detail_context(
+    request: HttpRequest, appointment: Appointment, now: datetime, *, after_call: bool = False
+) -> dict[str, Any]:
+    """
+    What the status card shows its viewer at `now`; showing it is what marks their page as
+    open (telemedicine.presence). Who is in the call comes from the cache, never a query.
+    """
+    viewer = request.user
+    is_doctor = is_assigned_doctor(viewer, appointment)
+    presence.mark_page_open(appointment, signed_in_id(request), now)
+    people = {}
+    if call_phase(appointment, now) is Phase.OPEN:
+        people = presence.presence_of(appointment, participant_ids(appointment), now)
+    doctor = people.get(appointment.doctor_id, presence.ABSENT)
+    card = status_card(appointment, now, for_doctor=is_doctor, doctor_in_call=doctor.in_call, after_call=after_call)
     return {
         "appointment": appointment,
         "card": card,
         "is_doctor": is_doctor,
-        # Only the doctor is told, and only while the call can be joined (one query then).
-        "patient_in_room": is_doctor and card.phase is Phase.OPEN and audit.patient_in_room(appointment),
+        # Only the doctor is told, and only while the call can be joined.
+        "patient_in_room": is_doctor and people.get(appointment.patient_id, presence.ABSENT).in_call,
+        # Back from the call (the room page's Leave link and Jitsi's close lead here with ?call=ended).
+        "after_call": after_call,
     }
+
+
+def came_back_from_call(request: HtmxHttpRequest) -> bool:
+    return request.GET.get("call") == "ended"
 
 
 @require_GET
@@ -82,7 +117,7 @@ def detail_context(request: HtmxHttpRequest, appointment: Appointment, now: date
 @never_cache
 def appointment_detail(request: HtmxHttpRequest, appointment_id: int) -> HttpResponse:
     appointment = appointment_for_participant(request, appointment_id)
-    context = detail_context(request, appointment, timezone.now())
+    context = detail_context(request, appointment, timezone.now(), after_call=came_back_from_call(request))
     if integration_enabled() and appointment.is_telemedicine:
         # Only the page shows guests, never the status card's poll: it costs the poll nothing.
         from .guest_views import guests_context  # guest_views builds on this module
@@ -97,10 +132,8 @@ def appointment_detail(request: HtmxHttpRequest, appointment_id: int) -> HttpRes
 @never_cache
 def check_status(request: HtmxHttpRequest, appointment_id: int) -> HttpResponse:
     try:
-        # The hottest path: the card shows no names, so no people and only the columns it reads.
-        appointment = appointment_for_participant(
-            request, appointment_id, Appointment.objects.only(*Appointment.STATE_FIELDS)
-        )
+        # The hottest path: only the columns the card reads, and the doctor's name it may say.
+        appointment = appointment_for_participant(request, appointment_id, Appointment.objects.for_listing("doctor"))
     except Http404:
         # The card asks until told otherwise: tell it plainly, and stop it asking.
         mark_poll(request, keeps_alive=False)
@@ -108,7 +141,7 @@ def check_status(request: HtmxHttpRequest, appointment_id: int) -> HttpResponse:
     now = timezone.now()
     # A poll keeps the session alive only while the visit is near or open.
     mark_poll(request, keeps_alive=poll_keeps_session_alive(appointment, now))
-    context = detail_context(request, appointment, now)
+    context = detail_context(request, appointment, now, after_call=came_back_from_call(request))
     response = render(request, f"{DETAIL_TEMPLATE}#status-card", context)
     if request.htmx and not context["card"].is_polling:
         response.status_code = HTMX_STOP_POLLING
@@ -151,6 +184,9 @@ def jitsi_room(request: HtmxHttpRequest, appointment_id: int) -> HttpResponse:
     now = timezone.now()
     access = room_access(request.user, appointment, now)
     audit.record_room_decision(request, appointment.pk, access)
+    if access.allowed:
+        # The server's own mark that the room page was served: only then is a "joined" believed.
+        presence.mark_room_open(appointment, signed_in_id(request), now)
     if not access.allowed:
         context = detail_context(request, appointment, now) | {
             "access": access,
@@ -185,19 +221,39 @@ def jitsi_room(request: HtmxHttpRequest, appointment_id: int) -> HttpResponse:
 def call_event(request: HtmxHttpRequest, appointment_id: int) -> HttpResponse:
     """
     The room page reports what Jitsi did: `event=joined`, `event=left` (a beacon), or
-    `event=heartbeat`, which records nothing and only keeps the session alive during a
-    long call. 204 when accepted; the page carries on whatever the answer.
+    `event=heartbeat`, which records nothing, keeps the session alive during a long call and
+    tells telemedicine.presence that the room page is still open. 204 when accepted or when it
+    changes nothing; 403 when it cannot be believed; 429 past the visit's budget of records.
+    The page carries on whatever the answer.
     """
     appointment = appointment_for_participant(request, appointment_id)
     try:
         report = CallReport(request.POST.get("event", ""))
     except ValueError:
         return HttpResponseBadRequest("Unknown call event.")
-    access = call_report_access(request.user, appointment, report, timezone.now())
+    now = timezone.now()
+    person = signed_in_id(request)
+    access = presence.report_access(request.user, appointment, report, now)
+    if access.allowed and report is CallReport.HEARTBEAT:
+        presence.apply_report(appointment, person, report, now)
+        return HttpResponse(status=204)
+    history = presence.history_of(appointment, person)
     if not access.allowed:
-        audit.record_refusal(request, appointment.pk, access.reason)
+        if presence.refusal_is_recorded(access.reason, history):
+            audit.record_refusal(request, appointment.pk, access.reason)
+        else:
+            logger.warning(
+                "call report refused again appointment=%s user=%s reason=%s", appointment.pk, person, access.reason
+            )
         raise PermissionDenied("The call cannot be reported now.")
-    audit.record_call_event(request, appointment.pk, report)
+    outcome = presence.report_outcome(report, history)
+    if outcome is presence.Outcome.OVER_BUDGET:
+        logger.warning("call reports over budget appointment=%s user=%s event=%s", appointment.pk, person, report)
+        return HttpResponse("Too many call reports for this visit.", status=429, content_type="text/plain")
+    if outcome is presence.Outcome.RECORD:
+        audit.record_call_event(request, appointment.pk, report)
+    # A repeat still refreshes the mark: a second tab that joins, a join after a lost mark.
+    presence.apply_report(appointment, person, report, now)
     return HttpResponse(status=204)
 
 
@@ -243,3 +299,60 @@ def sign_in_request(request: HtmxHttpRequest) -> HttpResponse:
     if request.htmx:
         return render(request, f"{SIGN_IN_TEMPLATE}#link-request", context)
     return render(request, SIGN_IN_TEMPLATE, context)
+
+
+# --- The dashboard's panels (appointments/panels.py, added in TelemedicineConfig.ready) ------------
+
+
+def waiting_now_panel(request: HttpRequest, now: datetime) -> Panel | None:
+    """The doctor's "Waiting now": who is here for one of their live video visits."""
+    if not integration_enabled() or not is_doctor(request.user):
+        return None
+    panel = waiting_room.waiting_panel(signed_in_id(request), now)
+    html = render_to_string(f"{PANELS_TEMPLATE}#waiting-now", {"panel": panel}, request=request)
+    return Panel(html=html, title_prefix=panel.title_prefix)
+
+
+def next_visit_panel(request: HttpRequest, now: datetime) -> Panel | None:
+    """The patient's next visit first, with its live status card (which marks their page as open)."""
+    appointment = (
+        Appointment.objects.for_listing("doctor")
+        .filter(patient=request.user)
+        .active()
+        .starting_from(upcoming_from(now))
+        .order_by("date", "time")
+        .first()
+    )
+    if appointment is None:
+        return None
+    context = detail_context(request, appointment, now) | {
+        "when": clock_text(appointment.starts_at, now),
+        "doctor_name": display_name(appointment.doctor),
+    }
+    return Panel(html=render_to_string(f"{PANELS_TEMPLATE}#next-visit", context, request=request))
+
+
+@require_GET
+@login_required
+@never_cache
+def waiting_panel(request: HtmxHttpRequest) -> HttpResponse:
+    """The doctor's panel polls here: the list, the page's title with the count, and who just arrived."""
+    # Like the dashboard's own refresh, the panel's polls never keep a session alive (docs/security.md).
+    mark_poll(request, keeps_alive=False)
+    panel = waiting_room.waiting_panel(signed_in_id(request), timezone.now(), seen=request.GET.get("seen", ""))
+    return render(request, f"{PANELS_TEMPLATE}#waiting-update", {"panel": panel})
+
+
+# --- The device check -------------------------------------------------------------------------------
+
+
+@require_GET
+@login_required
+def device_check(request: HtmxHttpRequest) -> HttpResponse:
+    """
+    Test the camera, microphone and speakers any time before a visit, with the browser's own
+    media APIs (static/telemedicine/device_check.js): no Jitsi, no call window.
+    """
+    response = render(request, DEVICE_CHECK_TEMPLATE)
+    response["Permissions-Policy"] = DEVICE_CHECK_PERMISSIONS_POLICY
+    return response

@@ -111,6 +111,7 @@ class TestEveryChangeTellsThePatient:
         assert mimetype == "text/html"
         assert "Dr Gregory House" in html
         assert "http://127.0.0.1:8000/telemedicine/sign-in/" in message.body
+        assert "http://127.0.0.1:8000/telemedicine/device-check/" in message.body  # a video visit
         assert Notification.objects.get().status == Status.SENT
 
     @freeze_time(BEFORE)

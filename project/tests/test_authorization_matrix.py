@@ -134,6 +134,10 @@ EXPECTED = {
     "telemedicine:check-telemedicine-status": methods(GET=PARTICIPANTS_ONLY),
     "telemedicine:toggle-telemedicine": methods(POST=people(LOGGED_OUT, 404, 404, 404, 302, 404)),
     "telemedicine:jitsi-room": methods(GET=ROOM),
+    # Anyone signed in: the device check uses no appointment; the waiting panel shows only the
+    # visits the person is the doctor of (none, for everyone but the doctor here).
+    "telemedicine:device-check": methods(GET=people(LOGGED_OUT, 200, 200, 200, 200, 200)),
+    "telemedicine:waiting-panel": methods(GET=people(LOGGED_OUT, 200, 200, 200, 200, 200)),
     # An empty report is a bad request, for the two people who may report at all.
     "telemedicine:call-event": methods(POST=people(LOGGED_OUT, 404, 404, 400, 400, 404)),
     # A link without its token signs nobody in, whoever asks; an empty request is a bad form.

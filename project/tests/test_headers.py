@@ -86,6 +86,18 @@ def test_camera_microphone_and_screen_sharing_only_for_jitsi_on_the_room_page(pa
         assert f'{feature}=(self "{JITSI}")' in policy
 
 
+def test_the_device_check_may_use_the_camera_and_microphone_for_the_app_only(client_for, patient):
+    response = client_for(patient).get(reverse("telemedicine:device-check"))
+    assert response.status_code == 200
+    features = dict(part.split("=", 1) for part in response["Permissions-Policy"].split(", "))
+    assert features["camera"] == features["microphone"] == "(self)"
+    assert features["display-capture"] == "()"
+    assert JITSI not in response["Permissions-Policy"]
+    policy = csp(response)
+    assert policy["script-src"] == ["'self'"]
+    assert policy["frame-src"] == ["'none'"]
+
+
 def test_referrer_never_leaves_the_site_and_no_page_can_be_framed(pages):
     """same-origin: the app's own links keep the referrer; Jitsi and every other site get none."""
     ordinary, room = pages

@@ -125,3 +125,25 @@ def test_counting_is_atomic_across_threads(server):
     for thread in threads:
         thread.join()
     assert cache.get("counter") == 400
+
+
+def test_presence_marks_live_in_redis_with_their_expiry(server, db, patient, doctor, make_appointment):
+    """Who is in the waiting room (telemedicine/presence.py) is seen by every instance, and forgotten in time."""
+    open_now = make_appointment(starts_at=timezone.now() + dt.timedelta(minutes=2), is_telemedicine=True)
+    patient_client = logged_in(patient)
+    status = url("check-telemedicine-status", open_now)
+    assert patient_client.get(status, HTTP_HX_REQUEST="true").status_code == 200
+    [page_key] = server.keys("*presence:page:*")
+    arrival = server.get(page_key)
+    assert 25 <= server.ttl(page_key) <= 30  # three polls of 10 s
+    patient_client.get(status, HTTP_HX_REQUEST="true")
+    assert server.get(page_key) == arrival  # a poll only pushes the expiry back
+
+    assert patient_client.get(url("jitsi-room", open_now)).status_code == 200
+    [room_key] = server.keys("*presence:room:*")
+    assert 175 <= server.ttl(room_key) <= 180  # three heartbeats of a minute
+    assert patient_client.post(url("call-event", open_now), {"event": "joined"}).status_code == 204
+
+    panel = logged_in(doctor).get(reverse("telemedicine:waiting-panel"), HTTP_HX_REQUEST="true").content.decode()
+    assert "Pat Ient" in panel
+    assert "In the call" in panel

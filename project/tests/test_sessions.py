@@ -144,6 +144,7 @@ def test_room_page_heartbeats_keep_a_long_call_logged_in(visit, patient):
     client = logged_in(patient, opens)
     with freeze_time(opens):
         html = client.get(url("jitsi-room", visit)).content.decode()
+        assert client.post(url("call-event", visit), {"event": "joined"}).status_code == 204
     beat = dt.timedelta(seconds=heartbeat_seconds(settings.SESSION_COOKIE_AGE))
     assert f'data-heartbeat-seconds="{int(beat.total_seconds())}"' in html
     moment = opens
@@ -156,14 +157,16 @@ def test_room_page_heartbeats_keep_a_long_call_logged_in(visit, patient):
     assert moment == START + dt.timedelta(minutes=45)
     with freeze_time(moment + dt.timedelta(minutes=1)):  # the beacon of the call being ended
         assert client.post(url("call-event", visit), {"event": "left"}).status_code == 204
-    # Heartbeats are not audit records: only the room opening and the leave are.
+    # Heartbeats are not audit records: only the room opening, the join and the leave are.
     assert list(AccessEvent.objects.order_by("created_at").values_list("action", flat=True)) == [
         "room-opened",
+        "call-joined",
         "call-left",
     ]
 
 
-@pytest.mark.parametrize("idle_timeout,expected", [(1800, 300), (600, 200), (3600, 300), (15, 10)])
+# Every minute at most, so that a room page that is gone is soon seen gone (telemedicine/presence.py).
+@pytest.mark.parametrize("idle_timeout,expected", [(1800, 60), (180, 60), (150, 50), (3600, 60), (15, 10)])
 def test_heartbeat_comes_at_least_three_times_per_idle_timeout(idle_timeout, expected):
     assert heartbeat_seconds(idle_timeout) == expected
 

@@ -99,17 +99,37 @@ class TestEveryDecisionWritesOneEvent:
         assert not AccessEvent.objects.exists()
 
 
+def in_the_room(client, visit, opened_at, until=None):
+    """Open the room page at `opened_at` and keep it open with a heartbeat a minute until `until`."""
+    with freeze_time(opened_at):
+        assert client.get(url("jitsi-room", visit)).status_code == 200
+    moment = opened_at
+    while until is not None and moment + dt.timedelta(minutes=1) <= until:
+        moment += dt.timedelta(minutes=1)
+        with freeze_time(moment):
+            assert client.post(url("call-event", visit), {"event": "heartbeat"}).status_code == 204
+
+
+def call_actions():
+    return list(AccessEvent.objects.order_by("created_at", "id").values_list("action", flat=True))
+
+
 class TestCallEvents:
     @freeze_time(INSIDE)
-    @pytest.mark.parametrize("event,action", [("joined", "call-joined"), ("left", "call-left")])
     @pytest.mark.parametrize("who", ["doctor", "patient"])
-    def test_room_page_reports_are_recorded(self, client_for, visit, request, who, event, action):
+    def test_room_page_reports_are_recorded(self, client_for, visit, request, who):
         user = request.getfixturevalue(who)
-        response = client_for(user).post(url("call-event", visit), {"event": event}, **BROWSER)
-        assert response.status_code == 204
-        recorded = only_event()
-        assert (recorded.action, recorded.reason, recorded.user) == (action, "", user)
-        assert recorded.ip_address == "203.0.113.7"
+        client = client_for(user)
+        in_the_room(client, visit, INSIDE)
+        for event in ("joined", "left"):
+            assert client.post(url("call-event", visit), {"event": event}, **BROWSER).status_code == 204
+        recorded = list(AccessEvent.objects.order_by("created_at", "id"))
+        assert [(event.action, event.reason, event.user) for event in recorded] == [
+            ("room-opened", "", user),
+            ("call-joined", "", user),
+            ("call-left", "", user),
+        ]
+        assert recorded[1].ip_address == "203.0.113.7"
 
     @freeze_time(INSIDE)
     def test_heartbeat_keeps_no_record(self, client_for, visit, patient):
@@ -155,17 +175,27 @@ class TestCallEvents:
         ],
     )
     def test_reports_at_the_edges_of_the_call_are_accepted(self, client_for, visit, patient, now, event):
+        # The room page, opened inside the window, stays open (its heartbeats) until `now`.
+        opened_at = min(now, START + dt.timedelta(minutes=29))
+        with freeze_time(opened_at):
+            client = client_for(patient)
+        in_the_room(client, visit, opened_at, until=min(now, START + dt.timedelta(minutes=45)))
+        if event == "left":
+            with freeze_time(START + dt.timedelta(minutes=45)):
+                assert client.post(url("call-event", visit), {"event": "joined"}).status_code == 204
         with freeze_time(now):
-            assert client_for(patient).post(url("call-event", visit), {"event": event}).status_code == 204
+            assert client.post(url("call-event", visit), {"event": event}).status_code == 204
 
     @freeze_time(INSIDE)
     @pytest.mark.parametrize("changes", [{"is_telemedicine": False}, {"status": Appointment.Status.CANCELLED}])
     def test_leaving_a_call_switched_off_meanwhile_is_still_recorded(self, client_for, visit, patient, changes):
-        Appointment.objects.filter(pk=visit.pk).update(**changes)
         client = client_for(patient)
-        assert client.post(url("call-event", visit), {"event": "joined"}).status_code == 403
+        in_the_room(client, visit, INSIDE)
+        assert client.post(url("call-event", visit), {"event": "joined"}).status_code == 204
+        Appointment.objects.filter(pk=visit.pk).update(**changes)
         assert client.post(url("call-event", visit), {"event": "left"}).status_code == 204
-        assert AccessEvent.objects.filter(action="call-left").count() == 1
+        assert client.post(url("call-event", visit), {"event": "joined"}).status_code == 403
+        assert call_actions() == ["room-opened", "call-joined", "call-left", "access-refused"]
 
     @freeze_time(INSIDE)
     def test_get_is_not_allowed(self, client_for, visit, patient):
@@ -184,7 +214,7 @@ class TestCallEvents:
         client.force_login(patient)
         html = client.get(url("jitsi-room", visit)).content.decode()
         assert f'id="call-events" method="post" action="{url("call-event", visit)}"' in html
-        assert 'data-heartbeat-seconds="300"' in html
+        assert 'data-heartbeat-seconds="60"' in html
         token = client.cookies[settings.CSRF_COOKIE_NAME].value
         # The beacon's body: form fields only, no header.
         response = client.post(url("call-event", visit), {"event": "left", "csrfmiddlewaretoken": token})
@@ -271,65 +301,43 @@ class TestAppendOnly:
 
 
 class TestPatientInRoom:
-    def test_the_latest_call_event_of_the_patient_decides(self, visit, doctor, patient):
-        assert audit.patient_in_room(visit) is False
-        with freeze_time(INSIDE):
-            AccessEvent.objects.create(user=patient, appointment=visit, action="call-joined")
-        assert audit.patient_in_room(visit) is True
-        with freeze_time(INSIDE + dt.timedelta(seconds=1)):
-            AccessEvent.objects.create(user=doctor, appointment=visit, action="call-left")
-            AccessEvent.objects.create(user=patient, appointment=visit, action="room-opened")
-        assert audit.patient_in_room(visit) is True
-        with freeze_time(INSIDE + dt.timedelta(seconds=2)):
-            AccessEvent.objects.create(user=patient, appointment=visit, action="call-left")
-        assert audit.patient_in_room(visit) is False
-
-    def test_same_instant_join_after_leave_counts_as_in(self, visit, patient):
-        with freeze_time(INSIDE):
-            AccessEvent.objects.create(user=patient, appointment=visit, action="call-left")
-            AccessEvent.objects.create(user=patient, appointment=visit, action="call-joined")
-        assert audit.patient_in_room(visit) is True
-
-    def test_only_the_doctor_joining_is_not_the_patient(self, visit, doctor):
-        AccessEvent.objects.create(user=doctor, appointment=visit, action="call-joined")
-        assert audit.patient_in_room(visit) is False
+    """The doctor's card says "Patient is in the room" from the patient's call reports (telemedicine/presence.py)."""
 
     @pytest.mark.parametrize(
         "who,now,shown",
         [
             ("doctor", INSIDE, True),
             ("patient", INSIDE, False),
-            ("doctor", BEFORE, False),
             ("doctor", AFTER, False),
         ],
     )
     def test_status_card_tells_only_the_doctor_and_only_while_open(
         self, client_for, visit, patient, request, who, now, shown
     ):
-        AccessEvent.objects.create(user=patient, appointment=visit, action="call-joined")
+        with freeze_time(INSIDE):
+            patient_client = client_for(patient)
+            patient_client.get(url("jitsi-room", visit))
+            patient_client.post(url("call-event", visit), {"event": "joined"})
         with freeze_time(now):
-            html = (
-                client_for(request.getfixturevalue(who)).get(url("check-telemedicine-status", visit)).content.decode()
-            )
+            client = client_for(request.getfixturevalue(who))
+            html = client.get(url("check-telemedicine-status", visit)).content.decode()
         assert ("Patient is in the room" in html) is shown
 
     def test_card_follows_the_patients_reports(self, client_for, visit, doctor, patient):
+        def doctor_sees_patient_in_room():
+            html = doctor_client.get(url("check-telemedicine-status", visit)).content.decode()
+            return "Patient is in the room" in html
+
         with freeze_time(INSIDE):
             doctor_client, patient_client = client_for(doctor), client_for(patient)
-            assert (
-                "Patient is in the room"
-                not in doctor_client.get(url("check-telemedicine-status", visit)).content.decode()
-            )
+            assert not doctor_sees_patient_in_room()
+            patient_client.get(url("jitsi-room", visit))
+            assert not doctor_sees_patient_in_room()  # on the room page, not in the call yet
             patient_client.post(url("call-event", visit), {"event": "joined"})
-            assert (
-                "Patient is in the room" in doctor_client.get(url("check-telemedicine-status", visit)).content.decode()
-            )
+            assert doctor_sees_patient_in_room()
         with freeze_time(INSIDE + dt.timedelta(minutes=1)):
             patient_client.post(url("call-event", visit), {"event": "left"})
-            assert (
-                "Patient is in the room"
-                not in doctor_client.get(url("check-telemedicine-status", visit)).content.decode()
-            )
+            assert not doctor_sees_patient_in_room()
 
 
 class TestPollQueryCounts:
@@ -340,17 +348,21 @@ class TestPollQueryCounts:
         "who,tables",
         [
             # The session and the user come from the cache; the session is saved at most once a minute.
-            ("doctor", ["appointments_appointment", "telemedicine_accessevent"]),
+            # Who is in the room comes from the cache (telemedicine/presence.py), not the audit trail.
+            ("doctor", ["appointments_appointment"]),
             ("patient", ["appointments_appointment"]),
         ],
     )
-    def test_status_poll(self, client_for, visit, patient, request, django_assert_num_queries, who, tables):
-        AccessEvent.objects.create(user=patient, appointment=visit, action="call-joined")
+    def test_status_poll(self, client_for, visit, patient, doctor, request, django_assert_num_queries, who, tables):
+        for person in (patient, doctor):  # both in the call: each card says so
+            in_the_room(client_for(person), visit, INSIDE)
+            client_for(person).post(url("call-event", visit), {"event": "joined"})
         client = client_for(request.getfixturevalue(who))
         client.get(url("check-telemedicine-status", visit))  # the session is now in the cache
         with django_assert_num_queries(len(tables)) as captured:
             response = client.get(url("check-telemedicine-status", visit), HTTP_HX_REQUEST="true")
         assert response.status_code == 200
+        assert ("Patient is in the room" if who == "doctor" else "Dr House is in the call") in response.content.decode()
         statements = [q["sql"] for q in captured.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
         assert [re.search(r'(?:FROM|UPDATE) "(\w+)"', sql).group(1) for sql in statements] == tables
 

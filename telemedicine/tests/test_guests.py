@@ -281,6 +281,23 @@ class TestCallReports:
         assert not AccessEvent.objects.filter(guest=ivy).exclude(user=None).exists()
 
     @freeze_time(OPENS)
+    def test_a_join_is_believed_only_from_a_room_page_served_to_the_guest(self, ivy):
+        client = guest_client(ivy)  # the link opened, but never the room
+        response = client.post(reverse("telemedicine:guest-call-event", args=[ivy.pk]), {"event": "joined"})
+        assert response.status_code == 403
+        assert not AccessEvent.objects.filter(action="call-joined").exists()
+        assert AccessEvent.objects.get(action="access-refused").reason == "room-not-open"
+
+    @freeze_time(OPENS)
+    def test_a_repeated_join_changes_nothing(self, ivy):
+        client = guest_client(ivy)
+        client.get(room(ivy))
+        events = reverse("telemedicine:guest-call-event", args=[ivy.pk])
+        client.post(events, {"event": "joined"})
+        assert client.post(events, {"event": "joined"}).status_code == 204
+        assert AccessEvent.objects.filter(action="call-joined", guest=ivy).count() == 1
+
+    @freeze_time(OPENS)
     def test_a_withdrawn_guest_reports_nothing(self, ivy, doctor):
         client = guest_client(ivy)
         guests.revoke(ivy, by=doctor, request=None)

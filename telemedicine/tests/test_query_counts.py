@@ -3,8 +3,10 @@ The status card is the hot path: every waiting patient asks every STATUS_POLL_IN
 Its query budget is pinned here (docs/performance.md: at most 4 per poll).
 
 What a poll costs, with the session and the user already in the cache (as after the
-first poll, appointments/auth_backends.py): the appointment. The doctor's card adds
-one query while the call is open: "is the patient in the room?". Once a minute a poll also saves the session, to
+first poll, appointments/auth_backends.py): the appointment, with the doctor's name the
+patient's card may say. Who is in the call ("the patient is in the room", "Dr Grey is in
+the call") comes from the cache (telemedicine/presence.py), as does marking the page open:
+no query, whoever asks. Once a minute a poll also saves the session, to
 slide its idle timeout (project.middleware.SlidingSessionMiddleware): one UPDATE with
 sessions in the database, none with sessions in Redis.
 
@@ -60,7 +62,7 @@ def video_visit(make_appointment):
         ("patient", WAITING, 1),
         ("patient", OPEN, 1),
         ("doctor", WAITING, 1),
-        ("doctor", OPEN, 2),  # + is the patient in the room?
+        ("doctor", OPEN, 1),
     ],
 )
 def test_status_poll_stays_within_its_query_budget(request, client_for, video_visit, who, now, expected):

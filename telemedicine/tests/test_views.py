@@ -103,7 +103,9 @@ class TestStatusCard:
             (START - dt.timedelta(minutes=10, seconds=30), {}, "waiting", "opens in less than a minute", False),
             (START - dt.timedelta(days=2), {}, "waiting", "at Tue 15 Jan at 09:50", False),
             (START - dt.timedelta(minutes=10), {}, "open", "Join video call", False),
-            (START + dt.timedelta(minutes=30), {}, "open", "open until 10:30", False),
+            (START, {}, "open", "open until 10:30", False),
+            # Past the start without the doctor in the call (telemedicine/tests/test_presence.py has the rest).
+            (START + dt.timedelta(minutes=30), {}, "open", "running late (30 min)", False),
             (START + dt.timedelta(minutes=30, seconds=1), {}, "ended", "closed at 10:30", True),
             (START, {"status": "cancelled"}, "cancelled", "was cancelled", True),
             (START, {"status": "completed"}, "completed", "is completed", True),
