@@ -1,15 +1,33 @@
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
 from .forms import PersonChoiceField
 from .models import Appointment, Notification, PatientProfile
+from .notifications import notify
 from .roles import doctors, patients
 from .signals import Change, announce, changes_between
 
 # What changes_between() compares, as the database holds it (people as ids).
-COMPARED = {"doctor": "doctor_id", "patient": "patient_id", "date": "date", "time": "time", "status": "status"}
+COMPARED = {
+    "doctor": "doctor_id",
+    "patient": "patient_id",
+    "date": "date",
+    "time": "time",
+    "status": "status",
+    "is_telemedicine": "is_telemedicine",
+}
+User = get_user_model()
+
+# What the patient is told of each change made here, as on the app's pages.
+EMAILS = {
+    Change.RESCHEDULED: Notification.Kind.RESCHEDULED,
+    Change.CANCELLED: Notification.Kind.CANCELLED,
+    Change.VIDEO_ON: Notification.Kind.VIDEO_ON,
+    Change.VIDEO_OFF: Notification.Kind.VIDEO_OFF,
+}
 
 
 @admin.register(Appointment)
@@ -74,6 +92,7 @@ class AppointmentAdmin(admin.ModelAdmin):
         if not change:
             super().save_model(request, obj, form, change)
             announce(obj, Change.SCHEDULED, actor=request.user, request=request)
+            notify(obj, Notification.Kind.INVITATION)
             return
         before = (
             Appointment.objects.select_for_update().values(*COMPARED.values()).get(pk=obj.pk)
@@ -83,10 +102,18 @@ class AppointmentAdmin(admin.ModelAdmin):
             {name: before[column] for name, column in COMPARED.items()},
             {name: getattr(obj, column) for name, column in COMPARED.items()},
         )
+        if found:
+            obj.bump_sequence()  # the patient's calendar takes the new copy over the old
         for kind, fields in found:
             if kind is Change.PEOPLE_CHANGED:
                 obj.new_room()
             announce(obj, kind, actor=request.user, request=request, fields=fields)
+            if kind is Change.PEOPLE_CHANGED and "patient" in fields:
+                # The visit is off for the patient it leaves, and new for the one it goes to.
+                notify(obj, Notification.Kind.CANCELLED, recipient=User.objects.get(pk=before["patient_id"]))
+                notify(obj, Notification.Kind.INVITATION)
+            elif kind in EMAILS:
+                notify(obj, EMAILS[kind])
 
 
 @admin.register(Notification)

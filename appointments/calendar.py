@@ -34,8 +34,10 @@ def is_cancelled(appointment: Appointment) -> bool:
     return appointment.status == Appointment.Status.CANCELLED
 
 
-def calendar_for(appointment: Appointment, *, attendee: str, now: datetime) -> Calendar:
-    cancelled = is_cancelled(appointment)
+def calendar_for(appointment: Appointment, *, attendee: str, now: datetime, cancelled: bool | None = None) -> Calendar:
+    """The file for `attendee`; `cancelled` (default: the appointment's status) makes it a CANCEL."""
+    if cancelled is None:
+        cancelled = is_cancelled(appointment)
     where = "Video visit" if appointment.is_telemedicine else (settings.CLINIC_ADDRESS or settings.CLINIC_NAME)
     page = f"{settings.SITE_URL}{appointment.get_absolute_url()}"
 
@@ -76,10 +78,14 @@ def _address(from_email: str) -> str:
     return from_email.rsplit("<", 1)[-1].rstrip(">").strip()
 
 
-def attach(message: EmailMessage, appointment: Appointment, *, attendee: str, now: datetime) -> None:
-    method = "CANCEL" if is_cancelled(appointment) else "REQUEST"
+def attach(
+    message: EmailMessage, appointment: Appointment, *, attendee: str, now: datetime, cancelled: bool | None = None
+) -> None:
+    if cancelled is None:
+        cancelled = is_cancelled(appointment)
+    method = "CANCEL" if cancelled else "REQUEST"
     message.attach(
         "appointment.ics",
-        calendar_for(appointment, attendee=attendee, now=now).to_ical(),
+        calendar_for(appointment, attendee=attendee, now=now, cancelled=cancelled).to_ical(),
         f"text/calendar; charset=utf-8; method={method}",
     )

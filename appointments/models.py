@@ -151,6 +151,11 @@ class Appointment(models.Model):
             self.refresh_from_db(fields=["sequence"])
         return bool(changed)
 
+    def bump_sequence(self) -> None:
+        """Raise the calendar file's SEQUENCE: a change the patient is told about (one UPDATE)."""
+        type(self)._base_manager.filter(pk=self.pk).update(sequence=models.F("sequence") + 1)
+        self.refresh_from_db(fields=["sequence"])
+
     def reschedule(self, day: dt.date, at: dt.time) -> bool:
         """
         Move the appointment to `day` `at` (validated by the caller, as the scheduling form

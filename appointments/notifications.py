@@ -163,7 +163,8 @@ def appointment_context(notification: Notification, now: datetime) -> dict:
         "clock": format_clock(appointment.time),
         "zone": zone_label(),
         "is_video": appointment.is_telemedicine,
-        "is_cancelled": appointment.status == Appointment.Status.CANCELLED,
+        # Cancelled for this reader: the visit itself, or (the admin gave it to someone else) their part in it.
+        "is_cancelled": notification.kind == Kind.CANCELLED or appointment.status == Appointment.Status.CANCELLED,
         "appointment_url": site_url(appointment.get_absolute_url()),
         "clinic_name": settings.CLINIC_NAME,
         "clinic_phone": settings.CLINIC_PHONE,
@@ -217,7 +218,7 @@ def compose_appointment_email(notification: Notification, now: datetime) -> Emai
         to=[notification.email],
     )
     message.attach_alternative(render_to_string("appointments/email/appointment.html", context), "text/html")
-    calendar.attach(message, appointment, attendee=notification.email, now=now)
+    calendar.attach(message, appointment, attendee=notification.email, now=now, cancelled=context["is_cancelled"])
     return message
 
 

@@ -22,6 +22,10 @@ class Change(enum.StrEnum):
     CANCELLED = "cancelled"
     COMPLETED = "completed"
     STATUS_CHANGED = "status-changed"  # any other status change (e.g. scheduled -> confirmed)
+    # A video visit switched on or off anywhere but the doctor's own switch (which telemedicine
+    # records itself): the admin, for instance.
+    VIDEO_ON = "video-on"
+    VIDEO_OFF = "video-off"
 
 
 # Keyword arguments: appointment, change (Change), actor (the user who made it, or None
@@ -80,4 +84,6 @@ def changes_between(before: dict[str, Any], after: dict[str, Any]) -> list[tuple
         found.append((Change.RESCHEDULED, when))
     if status := changed(["status"]):
         found.append((CLOSING.get(after["status"], Change.STATUS_CHANGED), status))
+    if "is_telemedicine" in before and (video := changed(["is_telemedicine"])):
+        found.append((Change.VIDEO_ON if after["is_telemedicine"] else Change.VIDEO_OFF, video))
     return found

@@ -9,6 +9,8 @@ import logging
 
 from axes.helpers import get_client_ip_address
 
+from appointments.signals import Change
+
 from .access import CallReport
 from .models import DETAIL_MAX_LENGTH, USER_AGENT_MAX_LENGTH, AccessEvent
 
@@ -100,14 +102,16 @@ def record_appointment_change(sender, appointment, change, actor=None, request=N
     """
     user = actor if actor is not None and actor.is_authenticated else None
     logger.info("appointment %s appointment=%s user=%s", change, appointment.pk, user.pk if user else None)
-    _write(
-        request,
-        appointment.pk,
-        AccessEvent.Action.APPOINTMENT_CHANGED,
-        str(change),
-        user=user,
-        detail=change_detail(fields or {}),
-    )
+    # Video switched anywhere but the doctor's own switch reads as the switch does.
+    action = VIDEO_ACTIONS.get(change, AccessEvent.Action.APPOINTMENT_CHANGED)
+    reason = "" if change in VIDEO_ACTIONS else str(change)
+    _write(request, appointment.pk, action, reason, user=user, detail=change_detail(fields or {}))
+
+
+VIDEO_ACTIONS = {
+    Change.VIDEO_ON: AccessEvent.Action.TELEMEDICINE_ON,
+    Change.VIDEO_OFF: AccessEvent.Action.TELEMEDICINE_OFF,
+}
 
 
 def record_link_signed_in(request, link) -> None:

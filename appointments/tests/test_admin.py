@@ -127,7 +127,7 @@ def test_a_person_is_named_as_the_clinic_names_them(appointment, staff_client):
             ],
         ),
         ({"description": "Blood test results"}, []),
-        ({"is_telemedicine": ""}, []),
+        ({"is_telemedicine": ""}, [(Change.VIDEO_OFF, {"is_telemedicine": (True, False)})]),
     ],
 )
 def test_every_change_made_in_the_admin_is_announced_inside_its_transaction(
@@ -197,3 +197,36 @@ def test_other_changes_keep_the_room(changes, appointment, staff_client):
     old_room = appointment.get_jitsi_room_name()
     post_change(staff_client, appointment, **changes)
     assert Appointment.objects.get(pk=appointment.pk).jitsi_room_name == old_room
+
+
+@pytest.mark.parametrize(
+    "changes,emails",
+    [
+        ({"date": "2030-01-16"}, [("rescheduled", "pat")]),
+        ({"status": "cancelled"}, [("cancelled", "pat")]),
+        ({"is_telemedicine": ""}, [("video-off", "pat")]),
+        ({"patient": "other_patient"}, [("cancelled", "pat"), ("invitation", "stranger")]),
+        ({"doctor": "other_doctor"}, []),
+        ({"status": "confirmed"}, []),
+        ({"description": "Blood test results"}, []),
+    ],
+)
+def test_the_patient_is_told_of_a_change_made_in_the_admin_as_of_one_made_on_the_pages(
+    changes, emails, appointment, staff_client, request
+):
+    """The same emails as the app's own pages send; a patient replaced is told the visit is off for them."""
+    from appointments.models import Notification
+
+    people = {
+        "other_patient": request.getfixturevalue("other_patient"),
+        "other_doctor": request.getfixturevalue("other_doctor"),
+    }
+    for user in (appointment.patient, people["other_patient"]):
+        user.email = f"{user.username}@example.org"
+        user.save()
+    posted = {field: people[value].pk if value in people else value for field, value in changes.items()}
+    assert post_change(staff_client, appointment, **posted).status_code == 302
+    sent = sorted(Notification.objects.values_list("kind", "recipient__username"))
+    assert sent == sorted(emails)
+    if emails:
+        assert Appointment.objects.get(pk=appointment.pk).sequence == 1  # the calendar file's new copy
