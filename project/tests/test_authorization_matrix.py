@@ -258,13 +258,15 @@ class ExpiredSigner(signing.TimestampSigner):
         return signing.b62_encode(int(NOW.timestamp()) - guests.link_max_age() - 1)
 
 
-def url_kwargs(pattern, appointment, person=None, visit_guests=None) -> dict:
+def url_kwargs(pattern, appointment, person=None, visit_guests=None, url_name="") -> dict:
     """What goes into a URL's parameters: the appointment's id, or something of that appointment."""
     from telemedicine.models import SignInLink
 
     kwargs = {}
     for name in pattern.pattern.converters:
-        if name == "guest_id":
+        if name == "object_id" and url_name.startswith("admin:telemedicine_guest_"):
+            kwargs[name] = visit_guests[appointment.pk]["guests"]["guest"].pk  # the guest's own admin page
+        elif name == "guest_id":
             # Withdrawn and expired guests try their own pages; everyone else this visit's guest's.
             own = person if person in ("revoked_guest", "expired_guest") else "guest"
             kwargs[name] = visit_guests[appointment.pk]["guests"][own].pk
@@ -308,7 +310,7 @@ def test_authorization_matrix(url_name, pattern, person, request, make_appointme
         for inside_window, appointment in appointments.items():
             if person in GUESTS:
                 client.cookies[guests.COOKIE_NAME] = visit_guests[appointment.pk]["cookies"][person]
-            url = reverse(url_name, kwargs=url_kwargs(pattern, appointment, person, visit_guests))
+            url = reverse(url_name, kwargs=url_kwargs(pattern, appointment, person, visit_guests, url_name))
             for method in METHODS:
                 # A logout ends the session: log in again before the next request.
                 if url_name == "logout" and person in USERS and person != "anonymous":
