@@ -281,8 +281,13 @@ def writes_lost_or_half_written(toggler: Toggler, scheduler: Scheduler, reporter
         if (row_status == "cancelled") != (pk in cancelled_audit):
             half += 1
     lost += sum(1 for pk, status in scheduler.cancels if status == 302 and pk not in cancelled_audit)
-    # Call reports: one record per report answered 204.
-    told = [event for event, status in reporter.reported if status == 204]
+    # Call reports: one record per report answered 204 that changed something (a join while out of
+    # the call, a leave while in it); a repeat is answered 204 and ignored (telemedicine/presence.py).
+    told, in_call = [], False
+    for event, status in reporter.reported:
+        if status == 204 and (event == "joined") != in_call:
+            told.append(event)
+            in_call = event == "joined"
     recorded = stored["call_events"]
     lost += max(0, len(told) - len(recorded))
     done_anyway += max(0, len(recorded) - len(told))
