@@ -34,7 +34,7 @@ from .access import (
 )
 from .conf import integration_enabled
 from .forms import InviteGuestForm
-from .jitsi import external_api_url, room_csp, room_options, room_permissions_policy
+from .jitsi import external_api_url, open_to_jitsi, room_options
 from .models import Guest, VideoVisitOptions
 from .status import status_card
 from .tokens import TokenConfigurationError
@@ -144,10 +144,7 @@ def guest_room(request: HtmxHttpRequest, guest_id: int) -> HttpResponse:
             "leave_url": guests.cookie_path(guest.pk) + "?left=1",
         },
     )
-    # What django-csp's @csp_replace sets, but computed per request (the Jitsi origin follows the settings).
-    response._csp_replace = room_csp()  # type: ignore[attr-defined]
-    response["Permissions-Policy"] = room_permissions_policy()
-    return response
+    return open_to_jitsi(response)
 
 
 @require_GET

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from django.http import HttpResponse
+
 from .access import call_ends_in_seconds, planned_end
 from .conf import JAAS, jitsi_domain, jitsi_mode, telemedicine_setting, uses_tokens
 from .tokens import Participant, jitsi_room_name, participant, room_token
@@ -115,6 +117,17 @@ def room_options(appointment: Appointment, who: Person | Participant, now: datet
         # Only a moderator by token can end the meeting for everyone.
         "canEndForAll": is_doctor and uses_tokens(),
     }
+
+
+def open_to_jitsi(response: HttpResponse) -> HttpResponse:
+    """
+    Let a room page load Jitsi: its CSP names the Jitsi origin for the script and the frame,
+    and its Permissions-Policy lets that origin use the camera, microphone and screen.
+    """
+    # What django-csp's @csp_replace sets, but computed per request (the Jitsi origin follows the settings).
+    response._csp_replace = room_csp()  # type: ignore[attr-defined]
+    response["Permissions-Policy"] = room_permissions_policy()
+    return response
 
 
 def room_csp() -> dict:

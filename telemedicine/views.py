@@ -40,7 +40,7 @@ from .access import (
 )
 from .conf import integration_enabled
 from .forms import SignInLinkRequestForm, next_visit_for_link
-from .jitsi import external_api_url, room_csp, room_options, room_permissions_policy
+from .jitsi import external_api_url, open_to_jitsi, room_options
 from .sign_in import Outcome as SignInOutcome
 from .sign_in import use_link
 from .status import clock_text, refusal_message, status_card
@@ -210,10 +210,7 @@ def jitsi_room(request: HtmxHttpRequest, appointment_id: int) -> HttpResponse:
             "heartbeat_seconds": heartbeat_seconds(settings.SESSION_COOKIE_AGE),
         },
     )
-    # What django-csp's @csp_replace sets, but computed per request (the Jitsi origin follows the settings).
-    response._csp_replace = room_csp()  # type: ignore[attr-defined]
-    response["Permissions-Policy"] = room_permissions_policy()
-    return response
+    return open_to_jitsi(response)
 
 
 @require_POST
