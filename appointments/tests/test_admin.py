@@ -10,16 +10,25 @@ import datetime as dt
 import pytest
 from django.db import connection
 from django.urls import reverse
+from freezegun import freeze_time
 
 from appointments.models import Appointment
 from appointments.signals import Change, appointment_changed
 
 DAY = dt.date(2030, 1, 15)
+DURING_THE_VISIT = dt.datetime(2030, 1, 15, 10, 5, tzinfo=dt.UTC)  # 10:05 on the clinic's clock (GMT)
 
 
 @pytest.fixture
 def appointment(make_appointment):
     return make_appointment(date=DAY, time=dt.time(10, 0), is_telemedicine=True, description="Follow-up")
+
+
+@pytest.fixture
+def during_the_visit():
+    """The clock at 10:05 on the visit's day (before the other fixtures log in): it may be marked completed."""
+    with freeze_time(DURING_THE_VISIT):
+        yield
 
 
 @pytest.fixture
@@ -131,7 +140,7 @@ def test_a_person_is_named_as_the_clinic_names_them(appointment, staff_client):
     ],
 )
 def test_every_change_made_in_the_admin_is_announced_inside_its_transaction(
-    changes, announced, appointment, staff_client, staff, request, announcements
+    during_the_visit, changes, announced, appointment, staff_client, staff, request, announcements
 ):
     def person_id(value):
         return (

@@ -87,7 +87,14 @@ NOW = dt.datetime(2030, 1, 15, 9, 0, tzinfo=dt.UTC)
 
 
 def valid_form(person, **changes):
-    return {"patient": person.pk, "date": "2030-02-01", "time": "10:00", "description": "", **changes}
+    return {
+        "patient": person.pk,
+        "date": "2030-02-01",
+        "time": "10:00",
+        "description": "",
+        "visit_kind": "clinic",
+        **changes,
+    }
 
 
 @pytest.mark.parametrize(

@@ -373,7 +373,7 @@ class TestAppointmentChanges:
     def test_scheduling_is_recorded(self, client_for, doctor, patient):
         client_for(doctor).post(
             "/appointments/new/",
-            {"patient": patient.pk, "date": "2030-01-20", "time": "14:30", "description": "Private"},
+            {"patient": patient.pk, "date": "2030-01-20", "time": "14:30", "description": "Private", "visit_kind": "clinic"},
             **BROWSER,
         )
         event = only_event()
