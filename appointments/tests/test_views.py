@@ -41,7 +41,7 @@ class TestDashboard:
             assert day[key].get_absolute_url() not in today + upcoming
             assert day[key].get_absolute_url() in past
         assert "Schedule an appointment" in html
-        assert "<h1 class=\"h3 mb-0 me-auto\">My appointments</h1>" in html
+        assert '<h1 class="h3 mb-0 me-auto">My appointments</h1>' in html
 
     def test_patient_sees_only_their_own_upcoming_and_past(self, client_for, patient, day):
         html = client_for(patient).get(reverse("appointments:dashboard")).content.decode()
@@ -132,8 +132,9 @@ class TestScheduling:
         make_appointment(date=dt.date(2030, 1, 20), time=dt.time(14, 30))
         response = client_for(doctor).post(reverse("appointments:schedule"), self.form(patient))
         assert response.status_code == 400
-        assert "Dr Gregory House already sees Pat Ient at 14:30 on Sun 20 Jan 2030" in (
-            response.context["form"].errors["time"][0]
+        assert (
+            "Dr Gregory House already sees Pat Ient at 14:30 on Sun 20 Jan 2030"
+            in (response.context["form"].errors["time"][0])
         )
         assert Appointment.objects.count() == 1
 
