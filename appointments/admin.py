@@ -52,7 +52,7 @@ class AppointmentAdminForm(forms.ModelForm):
         labels = {"description": "Reason", "is_telemedicine": "Video visit"}
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         adding = self.instance._state.adding
         status = cleaned.get("status") or self.instance.status
         changed = set(self.changed_data)

@@ -169,9 +169,10 @@ class AppointmentForm(StyledForm, forms.ModelForm):
         label="Where the visit takes place",
         choices=[(VIDEO, "Video visit"), (CLINIC, "At the clinic")],
         widget=forms.RadioSelect(attrs={"class": "btn-check", "autocomplete": "off"}),
-        # Large targets: each choice is a whole button-sized card (templates/forms/choice_cards.html).
-        template_name="forms/choice_cards.html",
         error_messages={"required": "Choose a video visit or a visit at the clinic."},
+        # Large targets: each choice a whole button-sized card. Field(template_name=) is Django 5.0's;
+        # django-stubs does not know it yet.
+        template_name="forms/choice_cards.html",  # type: ignore[call-arg]
     )
     patient_is = forms.ChoiceField(
         label="Patient",

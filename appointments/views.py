@@ -1,4 +1,5 @@
 import datetime as dt
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
@@ -79,7 +80,7 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     if staff:
         everyone = Appointment.objects.for_listing("doctor", "patient").filter(date__gte=today).active()
         clinic_page = Paginator(everyone, UPCOMING_PAGE_SIZE).get_page(request.GET.get("clinic_page"))
-    context = {
+    context: dict[str, Any] = {
         "today": today,
         # A manager's dashboard is the clinic's schedule; a doctor's and a patient's their own.
         "dashboard_title": "Clinic schedule" if staff and not doctor else "My appointments",
