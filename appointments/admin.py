@@ -197,11 +197,15 @@ class NotificationAdmin(admin.ModelAdmin):
     search_fields = ["email", "=appointment__id"]
     date_hierarchy = "created_at"
     fields = (
-        "created_at", "kind", "appointment", "recipient", "email", "reminder_for",
+        "created_at", "kind", "appointment", "recipient_name", "email", "reminder_for",
         "status", "attempts", "next_attempt_at", "sent_at", "outcome",
     )  # fmt: skip
     readonly_fields = fields
     actions = None
+
+    @admin.display(description="To whom")
+    def recipient_name(self, notification: Notification) -> str:
+        return display_name(notification.recipient) if notification.recipient else "—"
 
     def has_add_permission(self, request):
         return False
@@ -215,7 +219,11 @@ class NotificationAdmin(admin.ModelAdmin):
 
 @admin.register(PatientProfile)
 class PatientProfileAdmin(admin.ModelAdmin):
-    list_display = ["user", "phone"]
+    list_display = ["patient_name", "phone"]
     search_fields = ["user__username", "user__email", "user__last_name"]
     list_select_related = ["user"]
     autocomplete_fields = ["user"]
+
+    @admin.display(description="Patient", ordering="user__last_name")
+    def patient_name(self, profile: PatientProfile) -> str:
+        return display_name(profile.user)

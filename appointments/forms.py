@@ -148,7 +148,8 @@ def next_free_times(day: dt.date, at: dt.time, booked: list[dt.time], now: dt.da
 
 
 def time_help() -> str:
-    return f"On the clinic's clock ({zone_label()}), 24-hour."
+    """The label names the zone (time_label); the help says how the clock is read."""
+    return "The clinic's 24-hour clock, e.g. 14:30."
 
 
 def time_label() -> str:

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from appointments.clinic_time import format_moment
+from appointments.roles import display_name
 from appointments.rules import may_open_staff_view
 from project.errors import Refused
 
@@ -95,7 +96,8 @@ class AccessEventAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "user__first_name", "user__last_name", "guest__name", "=appointment__id"]
     list_select_related = ["user", "guest"]
     date_hierarchy = "created_at"
-    fields = ("created_at", "action", "reason", "user", "guest", "appointment_id", "detail", "ip_address", "user_agent")
+    # In words, as on the list; the codes stay in the database and the CSV export.
+    fields = ("when", "what", "who", "appointment_id", "detail", "ip_address", "user_agent")
     readonly_fields = fields
     # No admin actions at all: "delete selected" must never appear.
     actions = None
@@ -186,12 +188,20 @@ def appointment_link_for(request):
 class GuestAdmin(admin.ModelAdmin):
     """Who was invited to which visit, by whom, and whether it was withdrawn: read-only, as the audit trail."""
 
-    list_display = ["name", "appointment_id", "invited_by", "invited_at", "revoked_at"]
+    list_display = ["name", "appointment_id", "invited_by_name", "invited_at", "revoked_at"]
     list_select_related = ["invited_by"]
     search_fields = ["name", "email", "=appointment__id"]
-    fields = ("appointment", "name", "email", "invited_by", "invited_at", "revoked_at", "revoked_by")
+    fields = ("appointment", "name", "email", "invited_by_name", "invited_at", "revoked_at", "revoked_by_name")
     readonly_fields = fields
     actions = None
+
+    @admin.display(description="Invited by", ordering="invited_by__last_name")
+    def invited_by_name(self, guest: Guest) -> str:
+        return display_name(guest.invited_by)
+
+    @admin.display(description="Withdrawn by")
+    def revoked_by_name(self, guest: Guest) -> str:
+        return display_name(guest.revoked_by) if guest.revoked_by else "—"
 
     def has_add_permission(self, request):
         return False

@@ -60,7 +60,7 @@ class TestTheForm:
         html = client_for(doctor).get(reverse("appointments:schedule")).content.decode()
         assert '<label class="form-label" for="id_description">Reason</label>' in html
         assert '<label class="form-label" for="id_time">Time (London time)</label>' in html
-        assert "On the clinic&#x27;s clock (London time), 24-hour." in html
+        assert "The clinic&#x27;s 24-hour clock, e.g. 14:30." in html
 
     def test_a_past_time_is_flagged_under_time(self, client_for, doctor, patient):
         response = schedule(client_for(doctor), form(patient, date="2030-01-15", time="08:59"))
