@@ -105,12 +105,17 @@ def format_slot(day: date, at: time, *, zone: bool = True) -> str:
     return f"{text} {zone_label()}" if zone else text
 
 
+def same_day(moment: datetime, now: datetime) -> bool:
+    """Do the two instants fall on the same day of the clinic's clock?"""
+    return _local(moment).date() == _local(now).date()
+
+
 def format_near(moment: datetime, now: datetime, *, zone: bool = True) -> str:
     """
     A moment seen from `now`: "10:30 London time" on the same day of the clinic's clock,
     "Thu 26 Nov 2026 at 10:30 London time" on any other.
     """
-    if _local(moment).date() != _local(now).date():
+    if not same_day(moment, now):
         return format_moment(moment, zone=zone)
     clock = format_clock(moment)
     return f"{clock} {zone_label()}" if zone else clock

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from appointments import clinic
-from appointments.clinic_time import format_near
+from appointments.clinic_time import format_near, same_day
 from appointments.roles import display_name
 
 from .access import Access, Phase, Refusal, call_phase, call_window, poll_delay_ms, polling_stops
@@ -107,8 +107,7 @@ def clock_text(moment: datetime, now: datetime, *, zone: bool = True) -> str:
 
 def at_text(moment: datetime, now: datetime) -> str:
     """ "at 10:50 London time" today, "on Thu 26 Nov 2026 at 10:50 London time" another day."""
-    text = clock_text(moment, now)
-    return f"at {text}" if text[:1].isdigit() else f"on {text}"
+    return f"{'at' if same_day(moment, now) else 'on'} {clock_text(moment, now)}"
 
 
 def doctor_title(doctor: AbstractBaseUser) -> str:

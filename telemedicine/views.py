@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HTMX_STOP_POLLING, trigger_client_event
 
 from appointments import clinic
+from appointments.clinic_time import same_day
 from appointments.confirmations import render_confirmation
 from appointments.listing import upcoming_from
 from appointments.models import Appointment, Notification
@@ -357,7 +358,7 @@ def next_visit_panel(request: HttpRequest, now: datetime) -> Panel | None:
         return None
     when = clock_text(appointment.starts_at, now)
     context = detail_context(request, appointment, now) | {
-        "when": f"today at {when}" if when[:1].isdigit() else when,
+        "when": f"today at {when}" if same_day(appointment.starts_at, now) else when,
         "doctor_name": doctor_name(appointment.doctor),
     }
     return Panel(html=render_to_string(f"{PANELS_TEMPLATE}#next-visit", context, request=request))
