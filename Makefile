@@ -43,6 +43,9 @@ redis:
 
 # The demo's emails and printed logins point at the address it serves on.
 run: export SITE_URL ?= http://$(HOST):$(PORT)
+# A demo clinic that pages and emails can send people to (020 7946 0xxx: Ofcom's numbers for drama).
+run: export CLINIC_PHONE ?= 020 7946 0000
+run: export CLINIC_ADDRESS ?= 1 River Street, London
 # The web server and the background worker side by side; one Ctrl+C stops both. Emails are
 # printed by the worker on this console (EMAIL_URL=console:), unless EMAIL_URL says otherwise.
 run: install

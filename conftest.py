@@ -122,3 +122,11 @@ def redis_server(tmp_path):
 def persistent_redis_server(tmp_path):
     """The same, with an append-only file (appendonly yes): its data survives stop() and start()."""
     yield from _running_redis(tmp_path / "redis", persistent=True)
+
+
+@pytest.fixture(autouse=True)
+def clinic_details(settings):
+    """The clinic as production must describe it (`check --deploy` warns without a phone number)."""
+    settings.CLINIC_NAME = "Riverside Clinic"
+    settings.CLINIC_PHONE = "020 7946 0000"  # Ofcom's range for drama: never a real line
+    settings.CLINIC_ADDRESS = "1 River Street, London"

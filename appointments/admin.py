@@ -1,14 +1,21 @@
+from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
-from .forms import PersonChoiceField
+from .clinic_time import NonexistentLocalTime, clinic_datetime, format_moment, format_slot
+from .forms import PersonChoiceField, check_slot
 from .models import Appointment, Notification, PatientProfile
 from .notifications import notify
-from .roles import doctors, patients
+from .roles import display_name, doctor_name, doctors, patients
 from .signals import Change, announce, changes_between
+
+# The clinic's words, not Django's: "Clinic administration" on every admin page.
+admin.site.site_header = "Clinic administration"
+admin.site.site_title = "Clinic administration"
+admin.site.index_title = settings.CLINIC_NAME
 
 # What changes_between() compares, as the database holds it (people as ids).
 COMPARED = {
@@ -30,6 +37,41 @@ EMAILS = {
 }
 
 
+class AppointmentAdminForm(forms.ModelForm):
+    """
+    The admin's appointment form runs the app's own rules (appointments.forms.check_slot and
+    appointments.rules): a new date or time must exist on the clinic's clock and not be in the
+    past; a new date, time or doctor must not clash with the doctor's other visits; a visit is
+    marked completed from its start only. An edit that leaves the date and time alone (a status,
+    a note, another doctor) is not refused because the visit has begun or is over.
+    """
+
+    class Meta:
+        model = Appointment
+        fields = ["patient", "doctor", "date", "time", "description", "status", "cancellation_note", "is_telemedicine"]
+        labels = {"description": "Reason", "is_telemedicine": "Video visit"}
+
+    def clean(self):
+        cleaned = super().clean() or {}
+        adding = self.instance._state.adding
+        status = cleaned.get("status") or self.instance.status
+        changed = set(self.changed_data)
+        moved = adding or bool({"date", "time"} & changed)
+        if (moved or "doctor" in changed) and status not in Appointment.CLOSED_STATUSES:
+            day, at, doctor = cleaned.get("date"), cleaned.get("time"), cleaned.get("doctor")
+            check_slot(self, doctor, day, at, self.instance.pk, moved=moved)
+        day, at = cleaned.get("date"), cleaned.get("time")
+        completing = status == Appointment.Status.COMPLETED and (adding or "status" in self.changed_data)
+        if completing and day and at:
+            try:
+                starts_at = clinic_datetime(day, at)
+            except NonexistentLocalTime:
+                return cleaned  # the time's own error says why
+            if timezone.now() < starts_at:
+                self.add_error("status", f"A visit can be marked completed from its start, {format_moment(starts_at)}.")
+        return cleaned
+
+
 @admin.register(Appointment)
 class AppointmentAdmin(admin.ModelAdmin):
     """
@@ -40,18 +82,48 @@ class AppointmentAdmin(admin.ModelAdmin):
     so the audit trail records it, and new people get a new room.
     """
 
-    list_display = ["patient", "doctor", "date", "time", "status", "is_telemedicine"]
+    form = AppointmentAdminForm
+    list_display = ["when", "patient_name", "doctor_name", "status", "is_telemedicine"]
     list_filter = ["status", "is_telemedicine", "date"]
-    search_fields = ["patient__username", "doctor__username"]
+    search_fields = [
+        "patient__first_name", "patient__last_name", "patient__username",
+        "doctor__first_name", "doctor__last_name", "doctor__username",
+    ]  # fmt: skip
     readonly_fields = ["jitsi_room_name", "created_at", "updated_at", "emails"]
     list_select_related = ["patient", "doctor"]
     date_hierarchy = "date"
     fieldsets = [
-        ("Basic", {"fields": ["patient", "doctor", "date", "time", "description", "status"]}),
-        ("Telemedicine", {"fields": ["is_telemedicine", "jitsi_room_name"], "classes": ["collapse"]}),
-        ("Timestamps", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
+        (
+            "Appointment",
+            {"fields": ["patient", "doctor", "date", "time", "description", "status", "cancellation_note"]},
+        ),
+        # In view, not folded away: whether the patient comes to the clinic or joins by video.
+        ("Video visit", {"fields": ["is_telemedicine"]}),
+        ("Record", {"fields": ["created_at", "updated_at", "jitsi_room_name"], "classes": ["collapse"]}),
         ("Emails to the patient and guests", {"fields": ["emails"]}),
     ]
+
+    @admin.display(description="When", ordering="date")
+    def when(self, appointment: Appointment) -> str:
+        return format_slot(appointment.date, appointment.time)
+
+    @admin.display(description="Patient", ordering="patient__last_name")
+    def patient_name(self, appointment: Appointment) -> str:
+        return display_name(appointment.patient)
+
+    @admin.display(description="Doctor", ordering="doctor__last_name")
+    def doctor_name(self, appointment: Appointment) -> str:
+        return doctor_name(appointment.doctor)
+
+    def get_fieldsets(self, request, obj=None):
+        """The reason for a visit only for staff who may read reasons (appointments.rules.may_see_reason)."""
+        fieldsets = super().get_fieldsets(request, obj)
+        if request.user.has_perm("appointments.view_reason"):
+            return fieldsets
+        return [
+            (name, {**options, "fields": [field for field in options["fields"] if field != "description"]})
+            for name, options in fieldsets
+        ]
 
     @admin.display(description="Emails")
     def emails(self, appointment: Appointment) -> str:
@@ -67,7 +139,7 @@ class AppointmentAdmin(admin.ModelAdmin):
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 (
                     (
-                        date_format(timezone.localtime(row.created_at), "D j M Y H:i"),
+                        format_moment(row.created_at),
                         row.get_kind_display(),
                         row.email,
                         row.get_status_display(),
@@ -125,11 +197,15 @@ class NotificationAdmin(admin.ModelAdmin):
     search_fields = ["email", "=appointment__id"]
     date_hierarchy = "created_at"
     fields = (
-        "created_at", "kind", "appointment", "recipient", "email", "reminder_for",
+        "created_at", "kind", "appointment", "recipient_name", "email", "reminder_for",
         "status", "attempts", "next_attempt_at", "sent_at", "outcome",
     )  # fmt: skip
     readonly_fields = fields
     actions = None
+
+    @admin.display(description="To whom")
+    def recipient_name(self, notification: Notification) -> str:
+        return display_name(notification.recipient) if notification.recipient else "—"
 
     def has_add_permission(self, request):
         return False
@@ -143,7 +219,11 @@ class NotificationAdmin(admin.ModelAdmin):
 
 @admin.register(PatientProfile)
 class PatientProfileAdmin(admin.ModelAdmin):
-    list_display = ["user", "phone"]
+    list_display = ["patient_name", "phone"]
     search_fields = ["user__username", "user__email", "user__last_name"]
     list_select_related = ["user"]
     autocomplete_fields = ["user"]
+
+    @admin.display(description="Patient", ordering="user__last_name")
+    def patient_name(self, profile: PatientProfile) -> str:
+        return display_name(profile.user)

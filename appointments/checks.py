@@ -71,3 +71,18 @@ def check_forwarded_addresses_are_counted(app_configs, **kwargs):
             id="appointments.W002",
         )
     ]
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_clinic_phone_is_set(app_configs, **kwargs):
+    """Pages, error pages and emails send patients to the clinic: they must say how to reach it."""
+    if settings.DEBUG or settings.CLINIC_PHONE:
+        return []
+    return [
+        checks.Warning(
+            "CLINIC_PHONE is not set: pages and emails tell patients to contact the clinic without "
+            "giving its number (when a video call fails, a link has expired, a visit is cancelled).",
+            hint="Set CLINIC_PHONE (and CLINIC_NAME, CLINIC_ADDRESS): see docs/configuration.md.",
+            id="appointments.W005",
+        )
+    ]

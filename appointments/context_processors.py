@@ -1,14 +1,13 @@
-from django.conf import settings
 from django.http import HttpRequest
 
-from .clinic_time import zone_label
+from .clinic import details
 
 
 def clinic(request: HttpRequest) -> dict[str, str]:
-    """Who the clinic is and which clock it keeps, for every page (and the emails, which use the same names)."""
-    return {
-        "clinic_name": settings.CLINIC_NAME,
-        "clinic_phone": settings.CLINIC_PHONE,
-        "clinic_address": settings.CLINIC_ADDRESS,
-        "clinic_zone": zone_label(),
-    }
+    """
+    Who the clinic is and which clock it keeps, for every page (and the emails, which use the
+    same names): clinic_name, clinic_phone, clinic_address, clinic_place, clinic_contact ("call
+    Riverside Clinic on 020 7946 0000", to follow "please") and clinic_zone ("London time").
+    Settings only: the outage page renders with it.
+    """
+    return details()

@@ -4,15 +4,16 @@ import datetime as dt
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from .clinic_time import NonexistentLocalTime, clinic_datetime, clinic_now, zone_label
+from .clinic_time import NonexistentLocalTime, clinic_datetime, clinic_now, format_clock, format_day, zone_label
 from .models import Appointment, PatientProfile
-from .roles import PATIENTS_GROUP, display_name, doctors, patients
+from .roles import PATIENTS_GROUP, display_name, doctor_name, doctors, patients
 
 
 class PersonChoiceField(forms.ModelChoiceField):
@@ -44,10 +45,22 @@ class StyledForm(forms.BaseForm):
                 widget.attrs["aria-describedby"] = f"{self[name].auto_id}_error"
 
 
-def check_slot(form: forms.BaseForm, doctor: Any, day: dt.date | None, at: dt.time | None, exclude_pk: Any) -> None:
+def check_slot(
+    form: forms.BaseForm,
+    doctor: Any,
+    day: dt.date | None,
+    at: dt.time | None,
+    exclude_pk: Any,
+    *,
+    moved: bool = True,
+) -> None:
     """
-    The rules of a time slot, for scheduling and rescheduling alike: it exists on the
-    clinic's clock, it is not in the past, and the doctor has nothing else then.
+    The rules of a time slot, for scheduling, rescheduling and the admin alike: it exists on the
+    clinic's clock, it is not in the past (a past day is the date's fault, a past time today the
+    time's), and it does not overlap another visit of the doctor's (each lasts APPOINTMENT_MINUTES).
+    A clash names the visit in the way and offers the doctor's next free times that day, which
+    the form keeps in `free_times` for its buttons. `moved=False` (the admin giving a visit to
+    another doctor, its date and time unchanged) skips the past: only the clash matters then.
     """
     if not (day and at):
         return
@@ -56,26 +69,112 @@ def check_slot(form: forms.BaseForm, doctor: Any, day: dt.date | None, at: dt.ti
     except NonexistentLocalTime as error:
         form.add_error("time", str(error))
         return
-    if starts_at < clinic_now():
-        form.add_error("date", "This date and time are in the past. Please choose a future time.")
-    elif (
-        doctor and Appointment.objects.active().filter(doctor=doctor, date=day, time=at).exclude(pk=exclude_pk).exists()
-    ):
-        raise ValidationError("The doctor already has an appointment at this date and time.")
+    now = clinic_now()
+    if moved and day < now.date():
+        form.add_error("date", f"{format_day(day)} has passed. Please choose a day from today on.")
+        return
+    if moved and starts_at < now:
+        form.add_error(
+            "time",
+            f"{format_clock(at)} has passed today. Please choose a time after {format_clock(now)} {zone_label()}.",
+        )
+        return
+    if not doctor:
+        return
+    booked = list(
+        Appointment.objects.active()
+        .with_people()
+        .filter(doctor=doctor, date=day)
+        .exclude(pk=exclude_pk)
+        .order_by("time")
+    )
+    in_the_way = next((visit for visit in booked if overlaps(visit.time, at)), None)
+    if in_the_way is None:
+        return
+    free = next_free_times(day, at, [visit.time for visit in booked], now)
+    form.free_times = free  # type: ignore[attr-defined]
+    message = (
+        f"{doctor_name(doctor)} already sees {display_name(in_the_way.patient)} at {format_clock(in_the_way.time)} "
+        f"on {format_day(day)} (visits last {visit_minutes()} minutes)."
+    )
+    if free:
+        message += f" Free that day: {', '.join(format_clock(time) for time in free)} {zone_label()}."
+    else:
+        message += " There is no free time left that day."
+    form.add_error("time", message)
+
+
+def visit_minutes() -> int:
+    return settings.APPOINTMENT_MINUTES
+
+
+def _minutes(at: dt.time) -> int:
+    return at.hour * 60 + at.minute
+
+
+def overlaps(booked: dt.time, at: dt.time) -> bool:
+    """Two visits of one doctor on one day overlap when they start less than a visit's length apart."""
+    return abs(_minutes(booked) - _minutes(at)) < visit_minutes()
+
+
+# A day has this many minutes on the clinic's clock; a visit starts before its end.
+DAY_MINUTES = 24 * 60
+FREE_TIMES_OFFERED = 3
+
+
+def next_free_times(day: dt.date, at: dt.time, booked: list[dt.time], now: dt.datetime) -> list[dt.time]:
+    """
+    The doctor's next free starts on `day` from `at` on: walk forward a visit at a time, and
+    past each visit in the way (to its end), keeping times that exist on the clinic's clock and
+    have not passed. At most FREE_TIMES_OFFERED.
+    """
+    length = visit_minutes()
+    busy = sorted(_minutes(time) for time in booked)
+    free: list[dt.time] = []
+    start = _minutes(at)
+    while start < DAY_MINUTES and len(free) < FREE_TIMES_OFFERED:
+        blocking = [taken for taken in busy if abs(taken - start) < length]
+        if blocking:
+            start = max(blocking) + length
+            continue
+        candidate = dt.time(start // 60, start % 60)
+        try:
+            if clinic_datetime(day, candidate) >= now:
+                free.append(candidate)
+        except NonexistentLocalTime:
+            pass
+        start += length
+    return free
 
 
 def time_help() -> str:
-    return f"On the clinic's clock ({zone_label()})."
+    """The label names the zone (time_label); the help says how the clock is read."""
+    return "The clinic's 24-hour clock, e.g. 14:30."
+
+
+def time_label() -> str:
+    return f"Time ({zone_label()})"
 
 
 class AppointmentForm(StyledForm, forms.ModelForm):
     """
     Schedule a visit, for an existing patient or a new one added in the same form. A
-    doctor books for themselves; clinic staff choose the doctor.
+    doctor books for themselves; clinic staff choose the doctor. Video or at the clinic
+    is the first choice, with DEFAULT_VISIT_KIND chosen until someone changes it.
     """
 
     EXISTING, NEW = "existing", "new"
+    VIDEO, CLINIC = "video", "clinic"
 
+    visit_kind = forms.ChoiceField(
+        label="Where the visit takes place",
+        choices=[(VIDEO, "Video visit"), (CLINIC, "At the clinic")],
+        widget=forms.RadioSelect(attrs={"class": "btn-check", "autocomplete": "off"}),
+        error_messages={"required": "Choose a video visit or a visit at the clinic."},
+        # Large targets: each choice a whole button-sized card. Field(template_name=) is Django 5.0's;
+        # django-stubs does not know it yet.
+        template_name="forms/choice_cards.html",  # type: ignore[call-arg]
+    )
     patient_is = forms.ChoiceField(
         label="Patient",
         choices=[(EXISTING, "An existing patient"), (NEW, "A new patient")],
@@ -94,18 +193,25 @@ class AppointmentForm(StyledForm, forms.ModelForm):
 
     class Meta:
         model = Appointment
-        fields = ["doctor", "date", "time", "description", "is_telemedicine"]
+        fields = ["doctor", "date", "time", "description"]
         widgets = {
-            "date": forms.DateInput(attrs={"type": "date"}),
+            # A date input speaks ISO dates, whatever the language's own date format.
+            "date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
             "description": forms.Textarea(attrs={"rows": 3}),
         }
-        labels = {"is_telemedicine": "Video visit (telemedicine)"}
-        help_texts = {"description": "Reason for the visit. Visible to the doctor and the patient only."}
+        labels = {"description": "Reason"}
+        help_texts = {
+            "description": "Why the patient is coming. Only their doctor, the patient and staff allowed to read "
+            "reasons see it; no email carries it."
+        }
 
     def __init__(self, *args: Any, booking_doctor: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.booking_doctor = booking_doctor
+        self.free_times: list[dt.time] = []
+        self.fields["visit_kind"].initial = settings.DEFAULT_VISIT_KIND
+        self.fields["time"].label = time_label()
         self.fields["time"].help_text = time_help()
         if booking_doctor is not None:
             del self.fields["doctor"]
@@ -152,6 +258,7 @@ class AppointmentForm(StyledForm, forms.ModelForm):
             )
         else:
             self.instance.patient = self.cleaned_data["patient"]
+        self.instance.is_telemedicine = self.cleaned_data["visit_kind"] == self.VIDEO
         return super().save(commit=commit)
 
 
@@ -175,13 +282,15 @@ def create_patient(*, first_name: str, last_name: str, email: str, phone: str = 
 class RescheduleForm(StyledForm, forms.Form):
     """A new date and time for `appointment`, under the same rules as scheduling."""
 
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
 
     def __init__(self, *args: Any, appointment: Appointment, **kwargs: Any) -> None:
         kwargs.setdefault("initial", {"date": appointment.date, "time": appointment.time})
         super().__init__(*args, **kwargs)
         self.appointment = appointment
+        self.free_times: list[dt.time] = []
+        self.fields["time"].label = time_label()
         self.fields["time"].help_text = time_help()
         self.style_fields()
 

@@ -20,13 +20,14 @@ from typing import TypedDict
 
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 
-from .clinic_time import clinic_zone
+from .clinic_time import clinic_zone, format_clock, format_slot
 from .models import Appointment
 from .roles import display_name
+from .rules import completes_from_now
 
 DOCTOR, PATIENT, STAFF = "doctor", "patient", "staff"
+STAFF_VIEW_URL_NAME = "appointments:staff-view"
 
 # No appointment id is ever this large; reverse() puts it where the id goes.
 _ID_PLACEHOLDER = 2**62 + 1
@@ -36,10 +37,13 @@ class AppointmentRow(TypedDict):
     """A dict, not a dataclass: the template engine tries row[name] before getattr(row, name)."""
 
     pk: str
-    url: str  # "" when the viewer does not take part (staff): the detail page would be a 404
-    when: str
+    url: str  # the appointment's page: its detail page for its people, the staff view for staff
+    when: str  # "Thu 26 Nov 2026 at 10:30" or "10:30" (the list names the zone once, in its header)
     people: str  # the other person, or "doctor · patient" for staff
     status: str
+    # Staff rows: where to cancel or complete it (each asks for confirmation first); "" when not possible.
+    cancel_url: str
+    complete_url: str
     # What other apps add, by column name: {"video": {"phase": ..., "badge": ..., ...}}.
     columns: dict[str, dict[str, str]]
 
@@ -76,10 +80,15 @@ def upcoming_from(now: datetime) -> datetime:
     return _upcoming_from[0](now)
 
 
+def url_maker(url_name: str) -> Callable[[int], str]:
+    """Appointment id -> the URL `url_name` of that appointment, with one reverse() for a whole list."""
+    head, tail = reverse(url_name, args=[_ID_PLACEHOLDER]).split(str(_ID_PLACEHOLDER))
+    return lambda pk: f"{head}{pk}{tail}"
+
+
 def detail_url_maker() -> Callable[[int], str]:
     """Appointment id -> get_absolute_url(), with one reverse() for a whole list."""
-    head, tail = reverse(Appointment.DETAIL_URL_NAME, args=[_ID_PLACEHOLDER]).split(str(_ID_PLACEHOLDER))
-    return lambda pk: f"{head}{pk}{tail}"
+    return url_maker(Appointment.DETAIL_URL_NAME)
 
 
 def appointment_rows(
@@ -87,28 +96,35 @@ def appointment_rows(
 ) -> list[AppointmentRow]:
     """
     The rows `role` sees at `now` (which the added columns may depend on). The
-    appointments come from Appointment.objects.for_listing() with the people `role` sees.
+    appointments come from Appointment.objects.for_listing() with the people `role` sees;
+    STAFF rows are for people who manage every visit (rules.may_open_staff_view).
     """
-    detail_url = detail_url_maker()
+    # Staff open the staff view (the detail page is for the visit's own people only).
+    page_url = url_maker(STAFF_VIEW_URL_NAME if role == STAFF else Appointment.DETAIL_URL_NAME)
+    cancel_url, complete_url = url_maker("appointments:cancel"), url_maker("appointments:complete")
     columns = list(_columns.items())
     rows = []
     for appointment in appointments:
-        when = f"{appointment.time:%H:%M}"
-        if show_date:
-            when = f"{date_format(appointment.date, 'D j M')}, {when}"
+        when = (
+            format_slot(appointment.date, appointment.time, zone=False) if show_date else format_clock(appointment.time)
+        )
         if role == DOCTOR:
             people = display_name(appointment.patient)
         elif role == PATIENT:
             people = display_name(appointment.doctor)
         else:
             people = f"{display_name(appointment.doctor)} · {display_name(appointment.patient)}"
+        staff_row = role == STAFF
         rows.append(
             AppointmentRow(
                 pk=str(appointment.pk),
-                url="" if role == STAFF else detail_url(appointment.pk),
+                url=page_url(appointment.pk),
                 when=when,
                 people=people,
                 status=appointment.get_status_display(),
+                cancel_url=cancel_url(appointment.pk) if staff_row and not appointment.is_closed else "",
+                # Offered from the visit's start only (rules.py); staff rows are for people who manage every visit.
+                complete_url=complete_url(appointment.pk) if staff_row and completes_from_now(appointment, now) else "",
                 columns={name: cells(appointment, now) for name, cells in columns},
             )
         )

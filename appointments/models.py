@@ -8,7 +8,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from .clinic_time import NonexistentLocalTime, clinic_datetime, clinic_zone
+from .clinic_time import NonexistentLocalTime, clinic_datetime, clinic_zone, format_slot
 
 logger = logging.getLogger("telemedicine")
 
@@ -65,8 +65,10 @@ class Appointment(models.Model):
     CLOSED_STATUSES = (Status.COMPLETED, Status.CANCELLED)
     DETAIL_URL_NAME = "telemedicine:appointment-detail-telemedicine"
     # What the call rules read (telemedicine/access.py): who takes part, when, and whether the
-    # visit is on. Enough for a status card and for a row of a list (listing.py).
-    STATE_FIELDS = ("doctor", "patient", "date", "time", "status", "is_telemedicine")
+    # visit is on; and what the patient was told of a cancellation, which their card shows.
+    # Enough for a status card and for a row of a list (listing.py).
+    STATE_FIELDS = ("doctor", "patient", "date", "time", "status", "is_telemedicine", "cancellation_note")
+    CANCELLATION_NOTE_MAX_LENGTH = 500
 
     patient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appointments_as_patient"
@@ -79,6 +81,15 @@ class Appointment(models.Model):
     description = models.TextField(blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.SCHEDULED)
     is_telemedicine = models.BooleanField("video visit", default=False)
+    # Optional, written by whoever cancels: the patient reads it on their appointment page and in
+    # the cancellation email (unlike `description`, the reason for the visit, which no email carries).
+    cancellation_note = models.CharField(
+        "note to the patient",
+        max_length=CANCELLATION_NOTE_MAX_LENGTH,
+        blank=True,
+        help_text="Why the visit is cancelled, in words for the patient: shown on their appointment page "
+        "and in the cancellation email.",
+    )
     # NULL (not "") until first needed, so the unique constraint allows any number of
     # appointments without a room yet. Only get_jitsi_room_name() ever writes it.
     jitsi_room_name = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
@@ -91,6 +102,10 @@ class Appointment(models.Model):
 
     class Meta:
         ordering = ["date", "time"]
+        permissions = [
+            # The reason for a visit is medical: its doctor and patient read it, clinic staff only with this.
+            ("view_reason", "Can see the reason for a visit"),
+        ]
         indexes = [
             # Dashboards: "my appointments from today on", in order, for either role.
             models.Index(fields=["doctor", "date", "time"], name="appt_doctor_day_idx"),
@@ -99,7 +114,8 @@ class Appointment(models.Model):
         ]
 
     def __str__(self):
-        return f"Appointment #{self.pk} on {self.date:%Y-%m-%d} at {self.time:%H:%M}"
+        # Ids and times only (it may reach a log line); the date and time as the clinic writes them.
+        return f"Appointment #{self.pk}, {format_slot(self.date, self.time, zone=False)}"
 
     def save(self, *args, **kwargs):
         # A full save of an instance loaded before the room was created must not write
@@ -173,22 +189,24 @@ class Appointment(models.Model):
             self.refresh_from_db(fields=["date", "time", "sequence", "updated_at"])
         return bool(changed)
 
-    def close(self, status: str) -> bool:
+    def close(self, status: str, *, note: str = "") -> bool:
         """
-        Cancel or complete the appointment. Returns False (and writes nothing) when it
-        was already closed, e.g. by another tab a moment earlier.
+        Cancel or complete the appointment; a cancellation may carry a `note` for the patient.
+        Returns False (and writes nothing) when it was already closed, e.g. by another tab a
+        moment earlier.
         """
         if status not in self.CLOSED_STATUSES:
             raise ValueError(f"{status!r} does not close an appointment")
+        note = note if status == self.Status.CANCELLED else ""
         now = timezone.now()
         changed = (
             type(self)
             ._base_manager.filter(pk=self.pk)
             .exclude(status__in=self.CLOSED_STATUSES)
-            .update(status=status, updated_at=now, sequence=models.F("sequence") + 1)
+            .update(status=status, cancellation_note=note, updated_at=now, sequence=models.F("sequence") + 1)
         )
         if changed:
-            self.status, self.updated_at = status, now
+            self.status, self.cancellation_note, self.updated_at = status, note, now
             self.refresh_from_db(fields=["sequence"])
         return bool(changed)
 

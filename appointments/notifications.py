@@ -43,7 +43,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from . import calendar
+from . import calendar, clinic
 from .clinic_time import clinic_now, format_clock, format_day, format_moment, zone_label
 from .models import Appointment, Notification
 from .roles import display_name, doctor_name
@@ -166,11 +166,12 @@ def appointment_context(notification: Notification, now: datetime) -> dict:
         # Cancelled for this reader: the visit itself, or (the admin gave it to someone else) their part in it.
         "is_cancelled": notification.kind == Kind.CANCELLED or appointment.status == Appointment.Status.CANCELLED,
         "appointment_url": site_url(appointment.get_absolute_url()),
-        "clinic_name": settings.CLINIC_NAME,
-        "clinic_phone": settings.CLINIC_PHONE,
-        "clinic_address": settings.CLINIC_ADDRESS,
+        **clinic.details(),
         "site_url": settings.SITE_URL,
     }
+    if context["is_cancelled"]:
+        # What the canceller wrote for the patient (rules.py: never the reason for the visit).
+        context["cancellation_note"] = appointment.cancellation_note
     for provider in _context_providers:
         context |= provider(notification, now)
     return context

@@ -1,30 +1,53 @@
+import datetime as dt
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import HttpResponseClientRedirect
 
+from project.errors import Refused
 from project.http import HtmxHttpRequest
 from project.sessions.lifetimes import mark_poll
 
-from .clinic_time import clinic_now, format_moment
+from . import clinic
+from .clinic_time import clinic_now, format_moment, format_slot
+from .confirmations import CancelForm, Confirmation, came_from, render_confirmation
 from .forms import AppointmentForm, RescheduleForm
 from .listing import DOCTOR, PATIENT, STAFF, appointment_rows, upcoming_from
 from .models import Appointment, Notification
 from .notifications import notify
-from .panels import dashboard_panels
-from .roles import can_close, can_manage_any, can_schedule, is_doctor
+from .panels import appointment_panels, dashboard_panels
+from .roles import can_manage_any, can_schedule, display_name, doctor_name, is_doctor
+from .rules import (
+    Action,
+    completion_opens_at,
+    consequences,
+    may_cancel,
+    may_complete,
+    may_manage,
+    may_open_staff_view,
+    may_reschedule,
+    may_see_reason,
+)
 from .signals import Change, announce
+from .wording import appointment_label, done
 
 DASHBOARD_TEMPLATE = "appointments/dashboard.html"
 UPCOMING_PAGE_SIZE = 50
 PAST_SHOWN = 20
+# The doctor's "Past and cancelled": this many days back, a page at a time.
+PAST_DAYS = 30
+PAST_PAGE_SIZE = 20
 
 
 @require_GET
@@ -43,15 +66,30 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     doctors_of = Appointment.objects.for_listing("doctor")
     upcoming_as_doctor = Paginator(patients_of.filter(doctor=user, date__gt=today).active(), UPCOMING_PAGE_SIZE)
     upcoming_page = upcoming_as_doctor.get_page(request.GET.get("page"))
+    doctor = is_doctor(user)
+    past_page = None
+    if doctor:
+        # The doctor's recent past, and the cancelled visits that no longer sit among the upcoming ones.
+        past = patients_of.filter(doctor=user).filter(
+            Q(date__gte=today - dt.timedelta(days=PAST_DAYS), date__lt=today)
+            | Q(date__gt=today, status=Appointment.Status.CANCELLED)
+        )
+        past_page = Paginator(past.order_by("-date", "-time"), PAST_PAGE_SIZE).get_page(request.GET.get("past_page"))
     clinic_page = None
-    if can_manage_any(user):
+    staff = can_manage_any(user)
+    if staff:
         everyone = Appointment.objects.for_listing("doctor", "patient").filter(date__gte=today).active()
         clinic_page = Paginator(everyone, UPCOMING_PAGE_SIZE).get_page(request.GET.get("clinic_page"))
-    context = {
+    context: dict[str, Any] = {
         "today": today,
+        # A manager's dashboard is the clinic's schedule; a doctor's and a patient's their own.
+        "dashboard_title": "Clinic schedule" if staff and not doctor else "My appointments",
         "as_doctor_today": appointment_rows(patients_of.filter(doctor=user, date=today), DOCTOR, now, show_date=False),
         "upcoming_as_doctor": upcoming_page,
         "upcoming_as_doctor_rows": appointment_rows(upcoming_page, DOCTOR, now),
+        "past_as_doctor": past_page,
+        "past_as_doctor_rows": appointment_rows(past_page or [], DOCTOR, now),
+        "past_days": PAST_DAYS,
         # A visit whose time is over today (listing.upcoming_from) is past, not upcoming.
         "upcoming_as_patient": appointment_rows(
             doctors_of.filter(patient=user).starting_from(upcoming_from(now)), PATIENT, now
@@ -62,7 +100,7 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
             now,
         ),
         "can_schedule": can_schedule(user),
-        "is_doctor": is_doctor(user),
+        "is_doctor": doctor,
         "clinic_schedule": clinic_page,
         "clinic_schedule_rows": appointment_rows(clinic_page or [], STAFF, now),
     }
@@ -79,7 +117,10 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
 @login_required
 def schedule(request: HtmxHttpRequest) -> HttpResponse:
     if not can_schedule(request.user):
-        raise PermissionDenied("Only doctors and clinic staff schedule appointments.")
+        raise Refused(
+            "Only the clinic books appointments",
+            f"To book a visit, or to change or cancel one, please {clinic.contact()}.",
+        )
     booking_doctor = request.user if is_doctor(request.user) else None
     # Bound on every POST, even an empty one: a post with no fields gets its errors (400), not a blank form.
     form = AppointmentForm(request.POST if request.method == "POST" else None, booking_doctor=booking_doctor)
@@ -94,34 +135,48 @@ def schedule(request: HtmxHttpRequest) -> HttpResponse:
             # Another form added a patient with this address a moment ago (its username is the address).
             form.add_error("email", "A patient with this address was added a moment ago: choose them instead.")
         else:
-            messages.success(request, f"Appointment scheduled for {format_moment(appointment.starts_at)}.")
-            return redirect(appointment if request.user.pk == appointment.doctor_id else "appointments:dashboard")
+            messages.success(request, done(appointment, request.user, "scheduled"))
+            return back_to(request, appointment)
     return render(request, "appointments/schedule.html", {"form": form}, status=400 if form.is_bound else 200)
 
 
 def appointment_for_manager(request: HtmxHttpRequest, appointment_id: int) -> Appointment:
     """The appointment if the user may change it (its doctor, or clinic staff); 404 otherwise."""
     appointment = get_object_or_404(Appointment.objects.with_people(), pk=appointment_id)
-    if not can_close(request.user, appointment):
+    if not may_manage(request.user, appointment):
         raise Http404("No such appointment for this user.")
     return appointment
 
 
+def page_of(request: HtmxHttpRequest, appointment: Appointment) -> str:
+    """The appointment's page for this person: the doctor's own page, or the staff view."""
+    if request.user.pk == appointment.doctor_id or not may_open_staff_view(request.user):
+        return appointment.get_absolute_url()
+    return reverse("appointments:staff-view", args=[appointment.pk])
+
+
 def back_to(request: HtmxHttpRequest, appointment: Appointment) -> HttpResponse:
-    """After a change: the doctor back to the appointment, staff back to the schedule."""
-    return redirect(appointment if request.user.pk == appointment.doctor_id else "appointments:dashboard")
+    """After a change: back to the appointment's page (a whole new page, for htmx too)."""
+    url = page_of(request, appointment)
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+def already_closed(request: HtmxHttpRequest, appointment: Appointment) -> HttpResponse:
+    messages.error(request, f"This appointment is already {appointment.get_status_display().lower()}.")
+    return back_to(request, appointment)
 
 
 @require_http_methods(["GET", "POST"])
 @login_required
 def reschedule(request: HtmxHttpRequest, appointment_id: int) -> HttpResponse:
     appointment = appointment_for_manager(request, appointment_id)
-    if appointment.is_closed:
+    if not may_reschedule(request.user, appointment):
         messages.error(request, f"This appointment is {appointment.get_status_display().lower()}: it cannot move.")
         return back_to(request, appointment)
     form = RescheduleForm(request.POST if request.method == "POST" else None, appointment=appointment)
     if request.method == "POST" and form.is_valid():
         before = {"date": appointment.date.isoformat(), "time": f"{appointment.time:%H:%M}"}
+        was = format_slot(appointment.date, appointment.time)
         with transaction.atomic():
             moved = appointment.reschedule(form.cleaned_data["date"], form.cleaned_data["time"])
             if moved:
@@ -131,7 +186,7 @@ def reschedule(request: HtmxHttpRequest, appointment_id: int) -> HttpResponse:
                 notify(appointment, Notification.Kind.RESCHEDULED)
         if moved:
             messages.success(
-                request, f"Appointment moved to {format_moment(appointment.starts_at)}. The patient is told by email."
+                request, done(appointment, request.user, f"(moved from {was}). The patient is told by email")
             )
         else:
             messages.error(
@@ -139,35 +194,129 @@ def reschedule(request: HtmxHttpRequest, appointment_id: int) -> HttpResponse:
             )
         return back_to(request, appointment)
     status = 400 if form.is_bound else 200
-    return render(request, "appointments/reschedule.html", {"form": form, "appointment": appointment}, status=status)
+    context = {"form": form, "appointment": appointment, "back_url": page_of(request, appointment)}
+    return render(request, "appointments/reschedule.html", context, status=status)
 
 
-def _close(request: HtmxHttpRequest, appointment_id: int, status: str, done_message: str) -> HttpResponse:
+def told_by_email(appointment: Appointment, what: str) -> str:
+    patient = display_name(appointment.patient)
+    if appointment.patient.email:
+        return f"{patient} is told by email{what}."
+    return f"{patient} has no email address: please tell them yourself."
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def cancel(request: HtmxHttpRequest, appointment_id: int) -> HttpResponse:
+    """GET: the confirmation, with an optional note for the patient. POST: cancel (rules.may_cancel)."""
     appointment = appointment_for_manager(request, appointment_id)
+    if not may_cancel(request.user, appointment):
+        return already_closed(request, appointment)
+    form = CancelForm(request.POST if request.method == "POST" else None)
+    if request.method == "GET" or not form.is_valid():
+        keep_url, slot = came_from(request, page_of(request, appointment))
+        confirmation = Confirmation(
+            key=f"cancel-{appointment.pk}",
+            title="Cancel the appointment",
+            question=f"Cancel {appointment_label(appointment, request.user)}?",
+            action_url=reverse("appointments:cancel", args=[appointment.pk]),
+            confirm_label="Yes, cancel it",
+            keep_label="No, keep it",
+            keep_url=keep_url,
+            slot=slot,
+            consequences=[
+                told_by_email(appointment, ", with your note if you write one"),
+                *consequences(appointment, Action.CANCEL, timezone.now()),
+            ],
+            note_form=form,
+        )
+        return render_confirmation(request, confirmation, status=400 if form.is_bound else 200)
     with transaction.atomic():
-        closed = appointment.close(status)
+        closed = appointment.close(Appointment.Status.CANCELLED, note=form.cleaned_data["note"].strip())
         if closed:
-            change = Change.CANCELLED if status == Appointment.Status.CANCELLED else Change.COMPLETED
-            announce(appointment, change, actor=request.user, request=request)
-            if change is Change.CANCELLED:
-                notify(appointment, Notification.Kind.CANCELLED)
-    if closed:
-        messages.success(request, done_message)
-    else:
-        messages.error(request, f"This appointment was already {appointment.get_status_display().lower()}.")
+            announce(appointment, Change.CANCELLED, actor=request.user, request=request)
+            notify(appointment, Notification.Kind.CANCELLED)
+    if not closed:
+        return already_closed(request, appointment)
+    messages.success(request, done(appointment, request.user, "cancelled"))
     return back_to(request, appointment)
 
 
-@require_POST
-@login_required
-def cancel(request: HtmxHttpRequest, appointment_id: int) -> HttpResponse:
-    return _close(request, appointment_id, Appointment.Status.CANCELLED, "Appointment cancelled.")
-
-
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 def complete(request: HtmxHttpRequest, appointment_id: int) -> HttpResponse:
-    return _close(request, appointment_id, Appointment.Status.COMPLETED, "Appointment marked as completed.")
+    """GET: the confirmation. POST: mark it completed; from the visit's start only (rules.may_complete)."""
+    appointment = appointment_for_manager(request, appointment_id)
+    now = timezone.now()
+    if appointment.is_closed:
+        return already_closed(request, appointment)
+    if not may_complete(request.user, appointment, now):
+        messages.error(
+            request,
+            f"This visit starts on {format_moment(completion_opens_at(appointment))}: "
+            "it can be marked completed from then.",
+        )
+        return back_to(request, appointment)
+    if request.method == "GET":
+        keep_url, slot = came_from(request, page_of(request, appointment))
+        confirmation = Confirmation(
+            key=f"complete-{appointment.pk}",
+            title="Mark the visit completed",
+            question=f"Mark {appointment_label(appointment, request.user)} as completed?",
+            action_url=reverse("appointments:complete", args=[appointment.pk]),
+            confirm_label="Yes, mark it completed",
+            keep_label="Not yet",
+            keep_url=keep_url,
+            slot=slot,
+            consequences=[
+                f"{display_name(appointment.patient)}'s appointment page will say the visit is over.",
+                *consequences(appointment, Action.COMPLETE, now),
+            ],
+            danger=False,
+        )
+        return render_confirmation(request, confirmation)
+    with transaction.atomic():
+        closed = appointment.close(Appointment.Status.COMPLETED)
+        if closed:
+            announce(appointment, Change.COMPLETED, actor=request.user, request=request)
+    if not closed:
+        return already_closed(request, appointment)
+    messages.success(request, done(appointment, request.user, "marked completed"))
+    return back_to(request, appointment)
+
+
+@require_GET
+@login_required
+def staff_view(request: HtmxHttpRequest, appointment_id: int) -> HttpResponse:
+    """
+    Clinic staff's page of one appointment: when, who, status, video on or off, and its history;
+    reschedule, cancel, complete. Never the room, never Join; the reason only with its permission.
+    Anyone but staff gets 404, as for any appointment that is not theirs.
+    """
+    if not may_open_staff_view(request.user):
+        raise Http404("No such appointment for this user.")
+    appointment = get_object_or_404(Appointment.objects.with_people(), pk=appointment_id)
+    now = timezone.now()
+    user = request.user
+    context = {
+        "appointment": appointment,
+        "patient_name": display_name(appointment.patient),
+        "doctor_name": doctor_name(appointment.doctor),
+        # The same live video badge as the clinic's schedule (telemedicine adds the column).
+        "row": appointment_rows([appointment], STAFF, now)[0],
+        "may_reschedule": may_reschedule(user, appointment),
+        "may_cancel": may_cancel(user, appointment),
+        "may_complete": may_complete(user, appointment, now),
+        "completion_opens_at": completion_opens_at(appointment),
+        "may_see_reason": may_see_reason(user, appointment),
+        "admin_url": (
+            reverse("admin:appointments_appointment_change", args=[appointment.pk])
+            if user.has_perm("appointments.change_appointment")
+            else ""
+        ),
+        "panels": appointment_panels(request, appointment, now),
+    }
+    return render(request, "appointments/staff_view.html", context)
 
 
 @require_http_methods(["GET", "POST"])

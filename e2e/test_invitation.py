@@ -38,9 +38,10 @@ def test_new_patient_reaches_the_visit_from_the_invitation(
     page.get_by_label("Email address").fill("nora@example.org")
     page.get_by_label("Date").fill(f"{starts:%Y-%m-%d}")
     page.get_by_label("Time").fill(f"{starts:%H:%M}")
-    page.get_by_label("Video visit").check()
-    page.get_by_role("button", name="Schedule").click()
-    expect(page.get_by_text(re.compile("Appointment scheduled for"))).to_be_visible()
+    page.get_by_text("Video visit", exact=True).click()  # the choice's large target, its label
+    expect(page.get_by_label("Video visit")).to_be_checked()
+    page.get_by_role("button", name="Schedule", exact=True).click()
+    expect(page.get_by_text(re.compile(r"Appointment with Nora New on .+ London time scheduled\."))).to_be_visible()
 
     run_the_worker()
     [invitation] = mail.outbox

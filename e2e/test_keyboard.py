@@ -79,7 +79,7 @@ def test_doctor_switches_a_visit_with_the_space_bar(page_for, doctor, appointmen
     assert page.evaluate(FOCUSED) == focused
     page.keyboard.press("Space")
     expect(badge).to_have_text("On")
-    tab_to(page, "Mark completed")
+    tab_to(page, "Cancel appointment")
     tab_to(page, "enabled", key="Shift+Tab")
 
 

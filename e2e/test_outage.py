@@ -42,7 +42,7 @@ def test_patient_card_says_unavailable_in_its_place_and_comes_back_by_itself(
 
     cache_in_redis.stop()
     expect(card).to_contain_text(UNAVAILABLE, timeout=(status_poll_interval + 3) * 1000)
-    expect(card).to_contain_text("If you are waiting for a video visit, please call the clinic")
+    expect(card).to_contain_text("If you are waiting for a video visit, please call Riverside Clinic on 020 7946 0000")
     expect(page.get_by_role("status").filter(has_text=UNAVAILABLE)).to_be_visible()
 
     cache_in_redis.start()

@@ -132,7 +132,7 @@ def test_room_page_refusing_too_early_is_accessible(page_for, patient, assert_ac
     page = page_for(patient)
     response = page.goto(reverse("telemedicine:jitsi-room", args=[appointment.pk]))
     assert response.status == 403
-    expect(page.get_by_role("heading", name="The video call is not available right now")).to_be_visible()
+    expect(page.get_by_role("heading", name="The video call is not open yet")).to_be_visible()
     assert_accessible(page)
 
 

@@ -101,8 +101,8 @@ def test_hanging_up_in_jitsi_returns_to_the_appointment(page_for, patient, jitsi
 
 STRANGER_VISITS = {
     # page: (URL name, what the stranger reads)
-    "room": ("telemedicine:jitsi-room", "This page or appointment does not exist"),
-    "detail": ("telemedicine:appointment-detail-telemedicine", "This page or appointment does not exist"),
+    "room": ("telemedicine:jitsi-room", "We cannot find this page"),
+    "detail": ("telemedicine:appointment-detail-telemedicine", "We cannot find this page"),
     "status": ("telemedicine:check-telemedicine-status", "This appointment is no longer available"),
 }
 
@@ -137,6 +137,6 @@ def test_room_page_explains_when_video_service_is_unreachable(page_for, patient,
     expect(problem).to_be_visible()
     expect(problem).to_have_attribute("role", "alert")
     expect(problem.get_by_role("heading")).to_have_text("The video service cannot be reached")
-    expect(problem).to_contain_text("please call the clinic")
+    expect(problem).to_contain_text("please call Riverside Clinic on 020 7946 0000")
     expect(page.locator("#jitsi-container")).to_be_hidden()
     assert jitsi.calls(page) == []

@@ -59,11 +59,11 @@ def test_doctor_without_javascript_toggles_with_plain_form_post(page_for, doctor
 
     page.get_by_role("button", name="Turn video visit on").click()
     expect(page).to_have_url(re.compile(re.escape(appointment.get_absolute_url()) + "$"))
-    expect(page.get_by_role("status").filter(has_text="Video visit switched on.")).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="is now a video visit.")).to_be_visible()
     expect(page.get_by_test_id("telemedicine-badge")).to_have_text("On")
     assert is_telemedicine(appointment) is True
 
     page.get_by_role("button", name="Turn video visit off").click()
-    expect(page.get_by_text("Video visit switched off.")).to_be_visible()
+    expect(page.get_by_text("is now at the clinic: video switched off.")).to_be_visible()
     expect(page.get_by_test_id("telemedicine-badge")).to_have_text("Off")
     assert is_telemedicine(appointment) is False

@@ -48,7 +48,7 @@ def test_doctor_sees_the_patient_arrive_and_the_patient_sees_the_doctor_join(
     patient_card = patient_room.context.new_page()
     patient_card.goto(appointment.get_absolute_url())
     card = patient_card.locator("#status-card")
-    expect(card).to_contain_text(re.compile(r"Your doctor is running late \(\d+ min\)\. Stay on this page"))
+    expect(card).to_contain_text(re.compile(r"Your doctor is running late \(\d+ min\)\. Please stay"))
 
     arrival.get_by_role("link", name="Join the call with Pat Ient").click()
     expect(doctor_page.locator("iframe[data-jitsi-double]")).to_have_count(1)
@@ -82,14 +82,16 @@ def test_leaving_the_call_wraps_up_the_visit_for_each_of_them(
     wrap_up = doctor_page.get_by_test_id("wrap-up")
     expect(wrap_up).to_be_visible()
     expect(card).to_contain_text("join it again before", timeout=within_a_poll)
-    expect(card).to_contain_text("please call the clinic")
-    expect(doctor_page.locator("main button").first).to_have_text("Mark completed")
+    expect(card).to_contain_text("please call Riverside Clinic on 020 7946 0000")
+    expect(doctor_page.locator("main .btn").first).to_have_text("Mark completed")
     assert_accessible(doctor_page)
-    wrap_up.get_by_role("button", name="Mark completed").click()
-    expect(doctor_page.get_by_text("Appointment marked as completed.")).to_be_visible()
+    # Asked first, in place of the wrap-up's buttons (issue 17); then done, and said which visit.
+    wrap_up.get_by_role("link", name="Mark completed").click()
+    wrap_up.get_by_role("button", name="Yes, mark it completed").click()
+    expect(doctor_page.get_by_text(re.compile(r"Appointment with .+ marked completed\."))).to_be_visible()
     appointment.refresh_from_db()
     assert appointment.status == Appointment.Status.COMPLETED
-    expect(card).to_contain_text("This appointment is completed.", timeout=within_a_poll)
+    expect(card).to_contain_text("This visit is over: it was marked completed.", timeout=within_a_poll)
 
 
 def test_the_waiting_panel_is_accessible_with_someone_waiting(

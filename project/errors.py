@@ -1,10 +1,29 @@
-"""Friendly error pages: a plain explanation, never a traceback or patient data."""
+"""
+Friendly error pages: what happened and what to do, in the patient's words, never a
+traceback or patient data. Each page that sends someone to the clinic says how to reach it
+(CLINIC_NAME, CLINIC_PHONE: appointments/clinic.py), the 500 page included.
+"""
 
 import sys
 
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 
+from appointments import clinic
 from project.outages import is_outage, unavailable
+
+
+class Refused(PermissionDenied):
+    """
+    A 403 that says what happened and what to do in its context: the error page shows its
+    `title` and `message` as they are. Any other PermissionDenied (Django's own, the admin's)
+    gets a general page, since its message was not written for the person reading it.
+    """
+
+    def __init__(self, title: str, message: str):
+        super().__init__(message)
+        self.title = title
+        self.message = message
 
 
 def _error(request, status, title, message):
@@ -17,20 +36,43 @@ def bad_request(request, exception=None):
 
 
 def permission_denied(request, exception=None):
+    if isinstance(exception, Refused):
+        return _error(request, 403, exception.title, exception.message)
+    if request.path.startswith("/admin/"):
+        return _error(
+            request,
+            403,
+            "This part of the clinic's administration is not open to your account",
+            "If your work needs it, ask the clinic's administrator to give your account that permission.",
+        )
     return _error(
         request,
         403,
-        "You cannot open this page",
-        "It belongs to someone else's appointment. If you think this is a mistake, contact the clinic.",
+        "Your account cannot open this page",
+        f"If you think it should, please {clinic.contact()}.",
     )
 
 
 def page_not_found(request, exception=None):
+    # The same words whether the page does not exist or is someone else's: strangers learn nothing.
     return _error(
         request,
         404,
-        "Not found",
-        "This page or appointment does not exist, or is no longer available to you.",
+        "We cannot find this page",
+        "It does not exist, or it is not yours to open: an appointment's page is shown only to its doctor "
+        f"and its patient. Check the link you followed, or go back to your appointments. For help, please "
+        f"{clinic.contact()}.",
+    )
+
+
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: a form sent from a page that is too old, or from somewhere else."""
+    return _error(
+        request,
+        403,
+        "This form has expired",
+        "The page was open for a long time, or you signed in again meanwhile, so it was not sent. "
+        "Please go back, reload the page and try again.",
     )
 
 
@@ -54,9 +96,10 @@ def server_error(request):
     error = sys.exc_info()[1]
     if is_outage(error):
         return unavailable(request, error, log=False)
-    # No template context processors that touch the database: the fault may be the database.
+    # No template context processors that touch the database (the fault may be the database):
+    # the clinic's details come from the settings alone.
     from django.http import HttpResponseServerError
     from django.template import loader
 
     template = loader.get_template("errors/500.html")
-    return HttpResponseServerError(template.render())
+    return HttpResponseServerError(template.render(clinic.details()))

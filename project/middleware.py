@@ -98,6 +98,8 @@ class SlidingSessionMiddleware:
             sessions.stamp_sign_in(session, now)  # signed in before sign-ins were stamped
         if sessions.extends_idle_timeout(request) and now - refreshed_at >= refresh_interval():
             session[self.REFRESHED_AT] = now  # modified: SessionMiddleware saves it with a new expiry
+            if sessions.is_signed_in(session):
+                sessions.remember_ends(response, session, now)  # so the login page can say why it ended
         return response
 
 

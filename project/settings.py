@@ -285,6 +285,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+# A form sent from a page too old for its CSRF token: the clinic's own 403 page, saying so.
+CSRF_FAILURE_VIEW = "project.errors.csrf_failure"
 LOGIN_REDIRECT_URL = "appointments:dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -333,6 +335,9 @@ IPWARE_ALGORITHM = "legacy"
 # --- Internationalisation, time -------------------------------------------------
 
 LANGUAGE_CODE = "en-gb"
+# The clinic's date and time formats everywhere Django writes one itself, the admin included:
+# taken from appointments/clinic_time.py, the one home of how a date and a time are written.
+FORMAT_MODULE_PATH = ["appointments.formats"]
 # The clinic's wall clock: appointment dates and times are read in this zone.
 TIME_ZONE = os.environ.get("CLINIC_TIME_ZONE", "Europe/London")
 USE_I18N = True
@@ -386,6 +391,10 @@ X_FRAME_OPTIONS = "DENY"
 CLINIC_NAME = os.environ.get("CLINIC_NAME", "Riverside Clinic")
 CLINIC_PHONE = os.environ.get("CLINIC_PHONE", "")
 CLINIC_ADDRESS = os.environ.get("CLINIC_ADDRESS", "")
+# What the scheduling form offers first: "video" or "clinic" (a visit at the clinic).
+DEFAULT_VISIT_KIND = os.environ.get("DEFAULT_VISIT_KIND", "clinic")
+if DEFAULT_VISIT_KIND not in {"video", "clinic"}:
+    raise ImproperlyConfigured(f"DEFAULT_VISIT_KIND must be video or clinic, got {DEFAULT_VISIT_KIND!r}.")
 # Minutes a visit is planned to take: the calendar file's end, and the video call's planned length.
 APPOINTMENT_MINUTES = env_int("APPOINTMENT_MINUTES", 30)
 

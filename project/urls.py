@@ -11,7 +11,7 @@ from . import health, login
 urlpatterns = [
     path("", appointment_views.home, name="home"),
     path("login/", login.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", login.LogoutView.as_view(), name="logout"),
     # Passwords, with Django's own views in the clinic's look; the reset email goes through the worker.
     path(
         "password/reset/",

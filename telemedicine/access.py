@@ -251,6 +251,26 @@ def calls_end_by(appointment: Appointment) -> datetime:
     return max(closes_at, call_end(appointment, opened_at=closes_at))
 
 
+# Switching a video visit off is confirmed first from this long before its call window opens
+# (the patient may already be getting ready) until every call opened in the window has ended.
+SWITCH_OFF_CONFIRM_LEAD = timedelta(hours=1)
+
+
+def is_open_or_about_to_open(appointment: Appointment, now: datetime) -> bool:
+    """
+    A video visit whose call is open, still running, or opens within SWITCH_OFF_CONFIRM_LEAD:
+    changing it then affects someone who may be about to join, or in the call.
+    """
+    if appointment.is_closed or not appointment.is_telemedicine or not integration_enabled():
+        return False
+    return call_window(appointment).opens_at - SWITCH_OFF_CONFIRM_LEAD <= now <= calls_end_by(appointment)
+
+
+def switch_off_needs_confirmation(appointment: Appointment, now: datetime) -> bool:
+    """Must the doctor confirm switching video off at `now`? Only while the visit is open or about to open."""
+    return is_open_or_about_to_open(appointment, now)
+
+
 def upcoming_from(now: datetime) -> datetime:
     """
     The earliest start of a visit whose call window has not closed at `now`: the lists show

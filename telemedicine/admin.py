@@ -2,13 +2,27 @@ import csv
 
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.core.exceptions import PermissionDenied
 from django.http import StreamingHttpResponse
 from django.shortcuts import redirect
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
+
+from appointments.clinic_time import format_moment
+from appointments.roles import display_name
+from appointments.rules import may_open_staff_view
+from project.errors import Refused
 
 from .models import AccessEvent, Guest
+
+
+def audit_trail_refused() -> Refused:
+    return Refused(
+        "The audit trail is for the clinic's administrators",
+        "Your account cannot read it. If your work needs it, ask the clinic's administrator for the "
+        "“Can view access event” permission.",
+    )
+
 
 CSV_COLUMNS = [
     "created_at", "user_id", "username", "guest_id", "guest_name", "appointment_id", "action", "reason",
@@ -78,12 +92,12 @@ def csv_rows(events):
 class AccessEventAdmin(admin.ModelAdmin):
     """The audit trail, read-only for everyone: nobody adds, changes or deletes a record here."""
 
-    list_display = ["created_at", "action", "reason", "user", "guest", "appointment_id", "ip_address"]
     list_filter = ["action", "reason", ("created_at", admin.DateFieldListFilter)]
-    search_fields = ["user__username", "=appointment__id"]
+    search_fields = ["user__username", "user__first_name", "user__last_name", "guest__name", "=appointment__id"]
     list_select_related = ["user", "guest"]
     date_hierarchy = "created_at"
-    fields = ("created_at", "action", "reason", "user", "guest", "appointment_id", "detail", "ip_address", "user_agent")
+    # In words, as on the list; the codes stay in the database and the CSV export.
+    fields = ("when", "what", "who", "appointment_id", "detail", "ip_address", "user_agent")
     readonly_fields = fields
     # No admin actions at all: "delete selected" must never appear.
     actions = None
@@ -98,12 +112,36 @@ class AccessEventAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def get_list_display(self, request):
+        """When, what and who in words; each row links to its appointment, as this reader may open it."""
+        return ["when", "what", "who", appointment_link_for(request), "ip_address"]
+
+    @admin.display(description="When", ordering="created_at")
+    def when(self, event: AccessEvent) -> str:
+        return format_moment(event.created_at)
+
+    @admin.display(description="What")
+    def what(self, event: AccessEvent) -> str:
+        return event.summary
+
+    @admin.display(description="Who")
+    def who(self, event: AccessEvent) -> str:
+        return event.person
+
     def has_export_permission(self, request) -> bool:
         return request.user.is_active and request.user.is_superuser
 
     def changelist_view(self, request, extra_context=None):
+        # Django's own 403 says nothing; this one says whose the trail is and whom to ask.
+        if not self.has_view_or_change_permission(request):
+            raise audit_trail_refused()
         extra_context = (extra_context or {}) | {"can_export": self.has_export_permission(request)}
         return super().changelist_view(request, extra_context)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise audit_trail_refused()
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def get_urls(self):
         export = path(
@@ -116,7 +154,11 @@ class AccessEventAdmin(admin.ModelAdmin):
     def export_csv(self, request):
         """The audit trail as CSV, with the change list's filters applied; superusers only."""
         if not self.has_export_permission(request):
-            raise PermissionDenied("Only superusers may export the audit trail.")
+            raise Refused(
+                "Only the clinic's administrators export the audit trail",
+                "Your account can read the trail here, but not take a copy of it. "
+                "Ask an administrator if you need one.",
+            )
         try:
             events = self.get_changelist_instance(request).get_queryset(request).select_related("user", "guest")
         except IncorrectLookupParameters:
@@ -129,16 +171,37 @@ class AccessEventAdmin(admin.ModelAdmin):
         return response
 
 
+def appointment_link_for(request):
+    """The audit list's "Appointment" column: the staff view for staff who may open it, else the admin's page."""
+    staff_view = may_open_staff_view(request.user)
+
+    @admin.display(description="Appointment", ordering="appointment_id")
+    def appointment(event: AccessEvent) -> str:
+        url_name = "appointments:staff-view" if staff_view else "admin:appointments_appointment_change"
+        url = reverse(url_name, args=[event.appointment_id])
+        return format_html('<a href="{}">Appointment #{}</a>', url, event.appointment_id)
+
+    return appointment
+
+
 @admin.register(Guest)
 class GuestAdmin(admin.ModelAdmin):
     """Who was invited to which visit, by whom, and whether it was withdrawn: read-only, as the audit trail."""
 
-    list_display = ["name", "appointment_id", "invited_by", "invited_at", "revoked_at"]
+    list_display = ["name", "appointment_id", "invited_by_name", "invited_at", "revoked_at"]
     list_select_related = ["invited_by"]
     search_fields = ["name", "email", "=appointment__id"]
-    fields = ("appointment", "name", "email", "invited_by", "invited_at", "revoked_at", "revoked_by")
+    fields = ("appointment", "name", "email", "invited_by_name", "invited_at", "revoked_at", "revoked_by_name")
     readonly_fields = fields
     actions = None
+
+    @admin.display(description="Invited by", ordering="invited_by__last_name")
+    def invited_by_name(self, guest: Guest) -> str:
+        return display_name(guest.invited_by)
+
+    @admin.display(description="Withdrawn by")
+    def revoked_by_name(self, guest: Guest) -> str:
+        return display_name(guest.revoked_by) if guest.revoked_by else "—"
 
     def has_add_permission(self, request):
         return False

@@ -9,21 +9,27 @@ class TelemedicineConfig(AppConfig):
         from appointments.listing import add_column, set_upcoming_from
         from appointments.models import Notification
         from appointments.notifications import add_composer, add_email_context, add_reminder
-        from appointments.panels import add_panel
+        from appointments.panels import add_appointment_panel, add_panel
+        from appointments.rules import add_consequence
         from appointments.signals import appointment_changed
 
         from . import checks  # noqa: F401  (registers the system checks)
         from .access import upcoming_from
         from .audit import record_appointment_change
+        from .confirmations import call_consequences
         from .guests import revoke_every_guest
         from .notifications import CALL_OPEN_REMINDER, compose_guest_invitation, email_context
         from .status import video_column
-        from .views import next_visit_panel, waiting_now_panel
+        from .views import history_panel, next_visit_panel, waiting_now_panel
 
         # The dashboard asks for its video column and its panels by name; this app fills them.
         add_column("video", video_column)
         add_panel("waiting-now", waiting_now_panel)
         add_panel("next-visit", next_visit_panel)
+        # The staff view of an appointment shows its history from the audit trail.
+        add_appointment_panel("history", history_panel)
+        # Cancelling or completing a visit whose call is open says so in its confirmation.
+        add_consequence(call_consequences)
         # A visit is upcoming until its call window closes, then past.
         set_upcoming_from(upcoming_from)
         # Every change of an appointment, wherever it is made, goes into the audit trail.

@@ -38,7 +38,7 @@ from .jitsi import external_api_url, open_to_jitsi, room_options
 from .models import Guest, VideoVisitOptions
 from .status import status_card
 from .tokens import TokenConfigurationError
-from .views import VIDEO_SERVICE_MISCONFIGURED, appointment_for_participant, detail_context, logger
+from .views import appointment_for_participant, detail_context, logger, video_service_misconfigured
 
 GUEST_TEMPLATE = "telemedicine/guest.html"
 DETAIL_TEMPLATE = "telemedicine/appointment_detail.html"
@@ -131,7 +131,7 @@ def guest_room(request: HtmxHttpRequest, guest_id: int) -> HttpResponse:
         jitsi = room_options(appointment, guests.guest_participant(guest), now)
     except TokenConfigurationError as error:
         logger.error("room tokens cannot be made appointment=%s: %s", appointment.pk, error)
-        return render(request, "errors/page.html", VIDEO_SERVICE_MISCONFIGURED, status=503)
+        return render(request, "errors/page.html", video_service_misconfigured(), status=503)
     response = render(
         request,
         GUEST_TEMPLATE,

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from appointments.roles import display_name
 from appointments.signals import Change
 
 from .access import Refusal
@@ -78,12 +79,32 @@ class AccessEvent(models.Model):
         GUEST_LINK_OPENED = "guest-link-opened", "Guest opened their link"
         GUEST_REVOKED = "guest-revoked", "Guest invitation withdrawn"
 
-    REASON_CHOICES = [
-        *((refusal.value, refusal.value) for refusal in Refusal),
-        (NOT_ASSIGNED_DOCTOR, NOT_ASSIGNED_DOCTOR),
-        *((change.value, change.value) for change in Change),
-        *((refusal.value, refusal.value) for refusal in LinkRefusal),
-    ]
+    # Why, in words (the admin's list and filter, the staff view's history); the codes stay the stored values.
+    REASON_CHOICES = list(
+        {
+            Refusal.NOT_PARTICIPANT: "not one of the visit's people",
+            Refusal.DISABLED: "video visits switched off for the clinic",
+            Refusal.CANCELLED: "cancelled",
+            Refusal.COMPLETED: "completed",
+            Refusal.IN_PERSON: "not a video visit",
+            Refusal.TOO_EARLY: "too early: the call was not open yet",
+            Refusal.TOO_LATE: "too late: the call had closed",
+            Refusal.GUEST_REVOKED: "the guest's invitation was withdrawn",
+            Refusal.GUEST_LINK_INVALID: "the guest's link did not work",
+            Refusal.ROOM_NOT_OPEN: "the video room was not open on that screen",
+            NOT_ASSIGNED_DOCTOR: "not the visit's doctor",
+            Change.SCHEDULED: "scheduled",
+            Change.RESCHEDULED: "moved to another date or time",
+            Change.PEOPLE_CHANGED: "doctor or patient changed",
+            Change.STATUS_CHANGED: "status changed",
+            Change.VIDEO_ON: "video switched on",
+            Change.VIDEO_OFF: "video switched off",
+            LinkRefusal.USED: "the link had been used already",
+            LinkRefusal.EXPIRED: "the link had expired",
+            LinkRefusal.INVALID: "the link was not valid (garbled, or the password changed since)",
+            LinkRefusal.NOT_ALLOWED: "doctors and staff sign in with their password",
+        }.items()
+    )
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
     # PROTECT: a person with an audit trail is deactivated, never deleted, so "who" stays known.
@@ -146,6 +167,24 @@ class AccessEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("Access events are append-only: only `manage.py prune_access_events` removes old ones.")
+
+    @property
+    def summary(self) -> str:
+        """What happened, in words: "Room refused: too early: the call was not open yet"."""
+        what = self.get_action_display()
+        return f"{what}: {self.get_reason_display()}" if self.reason else what
+
+    @property
+    def person(self) -> str:
+        """Who, by name: the user, a guest ("Ivy Interpreter, guest"), or the clinic's own system."""
+        if self.user_id and self.user:
+            return display_name(self.user)
+        if self.guest_id:
+            try:
+                return f"{self.guest.name}, guest" if self.guest else "a guest"
+            except Guest.DoesNotExist:  # kept as an id without a constraint: the guest may be gone
+                return "a guest"
+        return "the clinic's system"
 
 
 class SignInLink(models.Model):

@@ -14,7 +14,7 @@ from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from appointments.clinic_time import format_clock, format_moment
+from appointments.clinic_time import format_clock, format_moment, zone_label
 from appointments.models import Notification
 from appointments.notifications import Drop, Reminder
 from appointments.roles import doctor_name
@@ -47,7 +47,7 @@ def email_context(notification: Notification, now: datetime) -> dict:
         window = call_window(appointment)
         context["video_hint"] = (
             f"Join from your appointment page between {format_clock(window.opens_at)} and "
-            f"{format_clock(window.closes_at)}: the Join button appears there by itself."
+            f"{format_clock(window.closes_at)} {zone_label()}: the Join button appears there by itself."
         )
         # Test the camera and microphone any time before the visit (no call window, no Jitsi).
         context["device_check_url"] = f"{settings.SITE_URL}{reverse('telemedicine:device-check')}"
@@ -98,7 +98,7 @@ def compose_guest_invitation(notification: Notification, now: datetime) -> Email
         "doctor": doctor_name(appointment.doctor),
         "when": format_moment(appointment.starts_at),
         "opens": format_clock(window.opens_at),
-        "closes": format_clock(window.closes_at),
+        "closes": f"{format_clock(window.closes_at)} {zone_label()}",
         "link": link_url(guest),
         "clinic_name": settings.CLINIC_NAME,
         "clinic_phone": settings.CLINIC_PHONE,

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.formats import date_format
 
-from appointments.clinic_time import clinic_zone
+from appointments import clinic
+from appointments.clinic_time import format_near, same_day
 from appointments.roles import display_name
 
 from .access import Access, Phase, Refusal, call_phase, call_window, poll_delay_ms, polling_stops
@@ -21,26 +21,55 @@ if TYPE_CHECKING:
 
     from appointments.models import Appointment
 
-REFUSAL_MESSAGES = {
-    Refusal.TOO_EARLY: "It is too early to join. The card below shows when the call opens; it updates by itself.",
-    Refusal.TOO_LATE: "The time for this video call has passed.",
-    Refusal.IN_PERSON: "This appointment is not a video visit.",
-    Refusal.CANCELLED: "This appointment was cancelled.",
-    Refusal.COMPLETED: "This appointment is completed.",
-    Refusal.DISABLED: "Video visits are not offered at the moment. Please contact the clinic.",
-}
+
+@dataclass(frozen=True)
+class RoomRefusal:
+    """What the room page says when it is refused: what happened (the heading), what to do, once."""
+
+    title: str
+    message: str
+    # Only while the call is yet to open does the live status card add something: when, and Join.
+    show_card: bool = False
 
 
-def refusal_message(access: Access) -> str:
-    """What the room page says when `access` was refused."""
-    return REFUSAL_MESSAGES[access.refusal] if access.refusal else ""
+def room_refusal(access: Access, appointment: Appointment) -> RoomRefusal:
+    """The room page's words for `access`, refused."""
+    contact = clinic.contact()
+    if access.refusal is Refusal.TOO_EARLY:
+        return RoomRefusal(
+            "The video call is not open yet", "Keep this page open: the Join button appears when it opens.", True
+        )
+    if access.refusal is Refusal.TOO_LATE:
+        return RoomRefusal(
+            "The time for this video call has passed",
+            f"If the visit did not take place, please {contact} to book a new one.",
+        )
+    if access.refusal is Refusal.IN_PERSON:
+        return RoomRefusal("This visit is at the clinic, not by video", f"It takes place at {clinic.place()}.")
+    if access.refusal is Refusal.CANCELLED:
+        return RoomRefusal("This appointment was cancelled", cancelled_text(appointment))
+    if access.refusal is Refusal.COMPLETED:
+        return RoomRefusal("This visit is over", f"It was marked completed. For anything else, please {contact}.")
+    return RoomRefusal(
+        "Video visits are not offered at the moment",
+        f"Please {contact}: your doctor can continue the visit by phone.",
+    )
+
+
+def cancelled_text(appointment: Appointment) -> str:
+    """What the patient reads of a cancellation: the note the clinic wrote, and how to book again."""
+    note = (
+        f"A note from {settings.CLINIC_NAME}: {appointment.cancellation_note} " if appointment.cancellation_note else ""
+    )
+    return f"{note}To book a new appointment, please {clinic.contact()}."
 
 
 BADGES = {
-    Phase.DISABLED: ("Video visits unavailable", "text-bg-secondary"),
+    # Each badge follows the words "Video visit" (the card's title, the lists' column): never repeats them.
+    Phase.DISABLED: ("Not offered", "text-bg-secondary"),
     Phase.CANCELLED: ("Cancelled", "text-bg-danger"),
     Phase.COMPLETED: ("Completed", "text-bg-secondary"),
-    Phase.IN_PERSON: ("Video visit off", "text-bg-light border"),
+    Phase.IN_PERSON: ("Off", "text-bg-light border"),
     Phase.WAITING: ("Waiting", "text-bg-info"),
     Phase.OPEN: ("Open", "text-bg-success"),
     Phase.ENDED: ("Ended", "text-bg-secondary"),
@@ -71,11 +100,14 @@ def wait_text(seconds: float) -> str:
     return "1 day" if days == 1 else f"{days} days"
 
 
-def clock_text(moment: datetime, now: datetime) -> str:
-    local = timezone.localtime(moment, clinic_zone())
-    if local.date() == timezone.localtime(now, clinic_zone()).date():
-        return f"{local:%H:%M}"
-    return f"{date_format(local, 'D j M')} at {local:%H:%M}"
+def clock_text(moment: datetime, now: datetime, *, zone: bool = True) -> str:
+    """ "10:50 London time" today, "Thu 26 Nov 2026 at 10:50 London time" another day (clinic_time)."""
+    return format_near(moment, now, zone=zone)
+
+
+def at_text(moment: datetime, now: datetime) -> str:
+    """ "at 10:50 London time" today, "on Thu 26 Nov 2026 at 10:50 London time" another day."""
+    return f"{'at' if same_day(moment, now) else 'on'} {clock_text(moment, now)}"
 
 
 def doctor_title(doctor: AbstractBaseUser) -> str:
@@ -126,7 +158,7 @@ def status_card(
     if phase is Phase.WAITING:
         message = (
             f"The video call opens in {wait_text((window.opens_at - now).total_seconds())}, "
-            f"at {clock_text(window.opens_at, now)}."
+            f"{at_text(window.opens_at, now)}."
         )
     elif phase is Phase.OPEN:
         join_url = reverse("telemedicine:jitsi-room", args=[appointment.pk])
@@ -137,7 +169,7 @@ def status_card(
             else:
                 rejoin = (
                     f"join it again before {clock_text(window.closes_at, now)}; "
-                    "if that does not work, please call the clinic."
+                    f"if that does not work, please {clinic.contact()}."
                 )
             message = f"Your video visit has ended. If the call was cut short, {rejoin}"
             join_label = "Join the call again"
@@ -145,21 +177,26 @@ def status_card(
             message = f"{doctor_title(appointment.doctor)} is in the call: join now."
         elif not for_doctor and now > appointment.starts_at:
             late = wait_text(max(60.0, (now - appointment.starts_at).total_seconds()))
-            message = f"Your doctor is running late ({late}). Stay on this page: it updates by itself."
+            message = (
+                f"Your doctor is running late ({late}). Please stay: you can join the call now and wait for them there."
+            )
         else:
             message = f"The video call is open until {clock_text(window.closes_at, now)}."
     elif phase is Phase.ENDED:
         message = (
-            f"The video call window closed at {clock_text(window.closes_at, now)}. "
-            "If the visit did not take place, please contact the clinic to rebook."
+            f"The video call closed {at_text(window.closes_at, now)}. "
+            f"If the visit did not take place, please {clinic.contact()} to book a new one."
         )
     elif phase is Phase.IN_PERSON:
-        message = "This is an in-person visit at the clinic. If it becomes a video visit, this card will show it."
+        message = f"This visit takes place at {clinic.place()}, not by video."
     elif phase is Phase.CANCELLED:
-        message = "This appointment was cancelled."
+        message = f"This appointment was cancelled. {cancelled_text(appointment)}"
     elif phase is Phase.COMPLETED:
-        message = "This appointment is completed."
+        message = "This visit is over: it was marked completed."
     else:
-        message = "Video visits are not offered at the moment. Please contact the clinic."
+        message = (
+            f"Video visits are not offered at the moment. Please {clinic.contact()}: "
+            "your doctor can continue the visit by phone."
+        )
     poll_ms = None if polling_stops(appointment, phase, now) else poll_delay_ms(appointment, phase, now)
     return StatusCard(phase, badge, badge_class, message, join_url, poll_ms, join_label, after_call)

@@ -18,11 +18,16 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HTMX_STOP_POLLING, trigger_client_event
 
+from appointments import clinic
+from appointments.clinic_time import same_day
+from appointments.confirmations import render_confirmation
 from appointments.listing import upcoming_from
 from appointments.models import Appointment, Notification
 from appointments.notifications import notify
 from appointments.panels import Panel
-from appointments.roles import display_name, is_doctor
+from appointments.roles import doctor_name, is_doctor
+from appointments.rules import may_complete
+from appointments.wording import done
 from project.http import HtmxHttpRequest
 from project.sessions.lifetimes import mark_poll
 
@@ -37,13 +42,16 @@ from .access import (
     participant_ids,
     poll_keeps_session_alive,
     room_access,
+    switch_off_needs_confirmation,
 )
 from .conf import integration_enabled
+from .confirmations import switch_off_confirmation
 from .forms import SignInLinkRequestForm, next_visit_for_link
 from .jitsi import external_api_url, open_to_jitsi, room_options
+from .models import AccessEvent
 from .sign_in import Outcome as SignInOutcome
 from .sign_in import use_link
-from .status import clock_text, refusal_message, status_card
+from .status import clock_text, room_refusal, status_card
 from .tokens import TokenConfigurationError
 
 logger = logging.getLogger("telemedicine")
@@ -51,17 +59,21 @@ logger = logging.getLogger("telemedicine")
 DETAIL_TEMPLATE = "telemedicine/appointment_detail.html"
 ROOM_TEMPLATE = "telemedicine/jitsi_room.html"
 PANELS_TEMPLATE = "telemedicine/dashboard_panels.html"
+STAFF_PANELS_TEMPLATE = "telemedicine/staff_panels.html"
 DEVICE_CHECK_TEMPLATE = "telemedicine/device_check.html"
 # The device check is the one page besides the room that may use the camera and microphone,
 # and only for the app itself (no Jitsi, no frame).
 DEVICE_CHECK_PERMISSIONS_POLICY = (
     "camera=(self), microphone=(self), display-capture=(), geolocation=(), payment=(), usb=()"
 )
-VIDEO_SERVICE_MISCONFIGURED = {
-    "title": "The video service is not available",
-    "message": "The clinic's video service is not set up correctly, so the call cannot start. "
-    "Please call the clinic: your doctor can continue the visit by phone.",
-}
+
+
+def video_service_misconfigured() -> dict[str, str]:
+    return {
+        "title": "The video service is not available",
+        "message": "The clinic's video service is not set up correctly, so the call cannot start. "
+        f"Please {clinic.contact()}: your doctor can continue the visit by phone.",
+    }
 
 
 def appointment_for_participant(
@@ -117,7 +129,10 @@ def came_back_from_call(request: HtmxHttpRequest) -> bool:
 @never_cache
 def appointment_detail(request: HtmxHttpRequest, appointment_id: int) -> HttpResponse:
     appointment = appointment_for_participant(request, appointment_id)
-    context = detail_context(request, appointment, timezone.now(), after_call=came_back_from_call(request))
+    now = timezone.now()
+    context = detail_context(request, appointment, now, after_call=came_back_from_call(request))
+    # Mark completed is offered from the visit's start only (appointments.rules).
+    context["may_complete"] = may_complete(request.user, appointment, now)
     if integration_enabled() and appointment.is_telemedicine:
         # Only the page shows guests, never the status card's poll: it costs the poll nothing.
         from .guest_views import guests_context  # guest_views builds on this module
@@ -156,13 +171,28 @@ def toggle_telemedicine(request: HtmxHttpRequest, appointment_id: int) -> HttpRe
         audit.record_refusal(request, appointment_id, "not-assigned-doctor")
         raise Http404("Only the appointment's doctor can change this.")
     enabled = request.POST.get("enabled") in {"on", "1", "true"}
+    now = timezone.now()
+    if (
+        not enabled
+        and appointment.is_telemedicine
+        and switch_off_needs_confirmation(appointment, now)
+        and request.POST.get("confirmed") != "yes"
+    ):
+        # Nothing changes yet: the question, in the switch's place (htmx) or on a page of its own.
+        confirmation = switch_off_confirmation(request, appointment, now)
+        if request.htmx:
+            context = detail_context(request, appointment, now) | {"confirmation": confirmation}
+            return render(request, f"{DETAIL_TEMPLATE}#telemedicine-toggle", context)
+        return render_confirmation(request, confirmation)
     error = None
+    changed = False
     if appointment.is_closed:
         error = f"This appointment is {appointment.get_status_display().lower()}; it can no longer change."
     else:
         # The switch, its audit record and the patient's email are written together or not at all.
         with transaction.atomic():
-            if appointment.set_telemedicine(enabled):
+            changed = appointment.set_telemedicine(enabled)
+            if changed:
                 notify(appointment, Notification.Kind.VIDEO_ON if enabled else Notification.Kind.VIDEO_OFF)
             audit.record_toggle(request, appointment, enabled)
     if request.htmx:
@@ -172,7 +202,8 @@ def toggle_telemedicine(request: HtmxHttpRequest, appointment_id: int) -> HttpRe
     if error:
         messages.error(request, error)
     else:
-        messages.success(request, f"Video visit switched {'on' if enabled else 'off'}.")
+        outcome = "is now a video visit" if enabled else "is now at the clinic: video switched off"
+        messages.success(request, done(appointment, request.user, outcome))
     return redirect(appointment)
 
 
@@ -190,7 +221,7 @@ def jitsi_room(request: HtmxHttpRequest, appointment_id: int) -> HttpResponse:
     if not access.allowed:
         context = detail_context(request, appointment, now) | {
             "access": access,
-            "refusal_message": refusal_message(access),
+            "refusal": room_refusal(access, appointment),
         }
         return render(request, ROOM_TEMPLATE, context, status=403)
     try:
@@ -198,7 +229,7 @@ def jitsi_room(request: HtmxHttpRequest, appointment_id: int) -> HttpResponse:
     except TokenConfigurationError as error:
         # The message names the setting, never its value; `manage.py check` says the same.
         logger.error("room tokens cannot be made appointment=%s: %s", appointment.pk, error)
-        return render(request, "errors/page.html", VIDEO_SERVICE_MISCONFIGURED, status=503)
+        return render(request, "errors/page.html", video_service_misconfigured(), status=503)
     response = render(
         request,
         ROOM_TEMPLATE,
@@ -322,11 +353,28 @@ def next_visit_panel(request: HttpRequest, now: datetime) -> Panel | None:
     )
     if appointment is None:
         return None
+    when = clock_text(appointment.starts_at, now)
     context = detail_context(request, appointment, now) | {
-        "when": clock_text(appointment.starts_at, now),
-        "doctor_name": display_name(appointment.doctor),
+        "when": f"today at {when}" if same_day(appointment.starts_at, now) else when,
+        "doctor_name": doctor_name(appointment.doctor),
     }
     return Panel(html=render_to_string(f"{PANELS_TEMPLATE}#next-visit", context, request=request))
+
+
+# The latest this many records of a visit on its staff view; the admin's audit trail has them all.
+HISTORY_SHOWN = 50
+
+
+def history_panel(request: HttpRequest, appointment: Appointment, now: datetime) -> Panel | None:
+    """
+    The staff view's history of a visit (appointments.panels.add_appointment_panel): its audit
+    trail in words, latest first, with names; no address, no user agent, never a room name.
+    """
+    events = list(
+        AccessEvent.objects.filter(appointment_id=appointment.pk).select_related("user", "guest")[: HISTORY_SHOWN + 1]
+    )
+    context = {"events": events[:HISTORY_SHOWN], "more": len(events) > HISTORY_SHOWN, "appointment": appointment}
+    return Panel(html=render_to_string(f"{STAFF_PANELS_TEMPLATE}#history", context, request=request))
 
 
 @require_GET

@@ -105,10 +105,11 @@ def waiting_panel(doctor_id: int, now: datetime, seen: str | None = None) -> Wai
                     key=f"{appointment.pk}-{person}",
                     appointment_id=str(appointment.pk),
                     name=visitor_name(appointment, person),
-                    when=clock_text(appointment.starts_at, now),
+                    # The doctor's own panel: the clinic's clock, without naming it on every line.
+                    when=clock_text(appointment.starts_at, now, zone=False),
                     # In the call they no longer wait.
                     waited="" if visitor.in_call else wait_text((now - since).total_seconds()),
-                    since=clock_text(since, now),
+                    since=clock_text(since, now, zone=False),
                     where=where_text(visitor),
                     doctor_in_call=doctor.in_call,
                     join_url=reverse("telemedicine:jitsi-room", args=[appointment.pk]),

@@ -10,16 +10,25 @@ import datetime as dt
 import pytest
 from django.db import connection
 from django.urls import reverse
+from freezegun import freeze_time
 
 from appointments.models import Appointment
 from appointments.signals import Change, appointment_changed
 
 DAY = dt.date(2030, 1, 15)
+DURING_THE_VISIT = dt.datetime(2030, 1, 15, 10, 5, tzinfo=dt.UTC)  # 10:05 on the clinic's clock (GMT)
 
 
 @pytest.fixture
 def appointment(make_appointment):
     return make_appointment(date=DAY, time=dt.time(10, 0), is_telemedicine=True, description="Follow-up")
+
+
+@pytest.fixture
+def during_the_visit():
+    """The clock at 10:05 on the visit's day (before the other fixtures log in): it may be marked completed."""
+    with freeze_time(DURING_THE_VISIT):
+        yield
 
 
 @pytest.fixture
@@ -131,7 +140,7 @@ def test_a_person_is_named_as_the_clinic_names_them(appointment, staff_client):
     ],
 )
 def test_every_change_made_in_the_admin_is_announced_inside_its_transaction(
-    changes, announced, appointment, staff_client, staff, request, announcements
+    during_the_visit, changes, announced, appointment, staff_client, staff, request, announcements
 ):
     def person_id(value):
         return (
@@ -230,3 +239,66 @@ def test_the_patient_is_told_of_a_change_made_in_the_admin_as_of_one_made_on_the
     assert sent == sorted(emails)
     if emails:
         assert Appointment.objects.get(pk=appointment.pk).sequence == 1  # the calendar file's new copy
+
+
+# --- Issue 17, point 8: the admin for people, not developers ------------------------------------
+
+
+def test_it_is_the_clinics_administration(staff_client):
+    html = staff_client.get(reverse("admin:index")).content.decode()
+    assert "Clinic administration" in html
+    assert "Django administration" not in html
+
+
+def test_the_list_names_people_and_writes_the_clinics_time(appointment, staff_client):
+    html = staff_client.get(reverse("admin:appointments_appointment_changelist")).content.decode()
+    assert "Pat Ient" in html
+    assert "Dr Gregory House" in html
+    assert ">dr.house<" not in html
+    assert ">pat<" not in html
+    assert "Tue 15 Jan 2030 at 10:00 London time" in html
+
+
+def test_the_video_setting_is_in_view(appointment, staff_client):
+    html = staff_client.get(change_url(appointment)).content.decode()
+    video = html[html.index("Video visit</h2>") - 200 : html.index("Video visit</h2>")]
+    assert "collapse" not in video
+    assert 'name="is_telemedicine"' in html
+
+
+@pytest.mark.parametrize(
+    "changes,field,message",
+    [
+        ({"date": "2020-01-01"}, "date", "Wed 1 Jan 2020 has passed"),
+        ({"date": "2030-03-31", "time": "01:30"}, "time", "does not exist in London time"),
+        ({"time": "10:15"}, "time", "Dr Gregory House already sees Sam Stranger at 10:30"),
+        ({"status": "completed"}, "status", "A visit can be marked completed from its start"),
+    ],
+)
+def test_the_admin_runs_the_apps_rules(
+    appointment, client_for, staff, make_appointment, other_patient, changes, field, message
+):
+    make_appointment(date=DAY, time=dt.time(10, 30), patient=other_patient)
+    with freeze_time(dt.datetime(2030, 1, 15, 9, 0, tzinfo=dt.UTC)):  # an hour before the visit
+        response = post_change(client_for(staff), appointment, **changes)
+    assert response.status_code == 200
+    assert message in " ".join(response.context["adminform"].form.errors[field])
+    appointment.refresh_from_db()
+    assert (appointment.date, appointment.time, appointment.status) == (DAY, dt.time(10, 0), "scheduled")
+
+
+def test_an_edit_that_does_not_move_a_past_visit_is_not_refused(appointment, client_for, staff):
+    with freeze_time(dt.datetime(2030, 1, 16, 9, 0, tzinfo=dt.UTC)):  # the day after the visit
+        response = post_change(client_for(staff), appointment, status="completed")
+    assert response.status_code == 302
+    appointment.refresh_from_db()
+    assert appointment.status == "completed"
+
+
+def test_the_reason_only_for_staff_who_may_read_it(appointment, staff_client, staff):
+    from django.contrib.auth.models import Permission
+
+    assert 'name="description"' not in staff_client.get(change_url(appointment)).content.decode()
+    staff.user_permissions.add(Permission.objects.get(codename="view_reason"))
+    html = staff_client.get(change_url(appointment)).content.decode()
+    assert '<label for="id_description">Reason:</label>' in html

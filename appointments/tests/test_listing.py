@@ -1,7 +1,7 @@
 import datetime as dt
 
 import pytest
-from django.urls import clear_script_prefix, set_script_prefix
+from django.urls import clear_script_prefix, reverse, set_script_prefix
 
 from appointments.clinic_time import clinic_datetime
 from appointments.listing import DOCTOR, PATIENT, STAFF, appointment_rows, detail_url_maker
@@ -51,13 +51,39 @@ def test_a_person_without_a_name_is_shown_by_username(appointment, patient):
     assert rows(DOCTOR, people=("patient",))[0]["people"] == patient.get_username()
 
 
-@pytest.mark.parametrize("role,has_link", [(DOCTOR, True), (PATIENT, True), (STAFF, False)])
-def test_only_the_people_taking_part_get_a_link(appointment, role, has_link):
+@pytest.mark.parametrize("role", [DOCTOR, PATIENT])
+def test_the_people_taking_part_open_its_page(appointment, role):
     [row] = rows(role)
-    assert row["url"] == (appointment.get_absolute_url() if has_link else "")
+    assert row["url"] == appointment.get_absolute_url()
+    assert row["cancel_url"] == row["complete_url"] == ""  # their page offers what they may do
 
 
-@pytest.mark.parametrize("show_date,when", [(False, "11:00"), (True, "Tue 15 Jan, 11:00")])
+def test_staff_open_the_staff_view(appointment):
+    [row] = rows(STAFF)
+    assert row["url"] == reverse("appointments:staff-view", args=[appointment.pk])
+    assert row["cancel_url"] == reverse("appointments:cancel", args=[appointment.pk])
+
+
+@pytest.mark.parametrize(
+    "now,offered",
+    [
+        (clinic_datetime(DAY, dt.time(10, 59, 59)), False),  # a second before the visit's start
+        (clinic_datetime(DAY, dt.time(11, 0)), True),
+        (clinic_datetime(DAY + dt.timedelta(days=1), dt.time(9, 0)), True),
+    ],
+)
+def test_staff_rows_offer_completing_from_the_visits_start(appointment, now, offered):
+    [row] = appointment_rows(Appointment.objects.for_listing("doctor", "patient"), STAFF, now)
+    assert row["complete_url"] == (reverse("appointments:complete", args=[appointment.pk]) if offered else "")
+
+
+def test_a_closed_visit_offers_neither_cancel_nor_complete(appointment):
+    Appointment.objects.filter(pk=appointment.pk).update(status="cancelled")
+    [row] = rows(STAFF)
+    assert row["cancel_url"] == row["complete_url"] == ""
+
+
+@pytest.mark.parametrize("show_date,when", [(False, "11:00"), (True, "Tue 15 Jan 2030 at 11:00")])
 def test_when_is_the_time_with_the_date_where_asked(appointment, show_date, when):
     assert rows(PATIENT, show_date=show_date)[0]["when"] == when
 

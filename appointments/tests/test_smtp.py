@@ -130,7 +130,7 @@ def test_with_the_mail_server_down_scheduling_works_and_the_mail_goes_out_when_i
     with freeze_time(BEFORE):
         response = client_for(doctor).post(
             reverse("appointments:schedule"),
-            {"patient": patient.pk, "date": "2030-01-15", "time": "10:00", "is_telemedicine": "on"},
+            {"patient": patient.pk, "date": "2030-01-15", "time": "10:00", "visit_kind": "video"},
         )
         assert response.status_code == 302  # at once: the request never waits for the mail server
         notification = Notification.objects.get()

@@ -29,15 +29,19 @@ def day(make_appointment, doctor, patient, other_patient):
 
 @freeze_time(NOW)
 class TestDashboard:
-    def test_doctor_sees_today_and_upcoming(self, client_for, doctor, day):
+    def test_doctor_sees_today_upcoming_and_the_past_and_cancelled(self, client_for, doctor, day):
         html = client_for(doctor).get(reverse("appointments:dashboard")).content.decode()
-        today, upcoming = html.split('id="upcoming-doctor-heading"')
+        today, rest = html.split('id="upcoming-doctor-heading"')
+        upcoming, past = rest.split('id="past-doctor-heading"')
         for key in ("today", "other"):
             assert day[key].get_absolute_url() in today
         assert day["tomorrow"].get_absolute_url() in upcoming
-        assert day["past"].get_absolute_url() not in html
-        assert day["cancelled"].get_absolute_url() not in upcoming
+        # Yesterday's visit and the cancelled one ahead no longer simply vanish.
+        for key in ("past", "cancelled"):
+            assert day[key].get_absolute_url() not in today + upcoming
+            assert day[key].get_absolute_url() in past
         assert "Schedule an appointment" in html
+        assert '<h1 class="h3 mb-0 me-auto">My appointments</h1>' in html
 
     def test_patient_sees_only_their_own_upcoming_and_past(self, client_for, patient, day):
         html = client_for(patient).get(reverse("appointments:dashboard")).content.decode()
@@ -81,7 +85,7 @@ class TestScheduling:
             "date": "2030-01-20",
             "time": "14:30",
             "description": "Check-up",
-            "is_telemedicine": "on",
+            "visit_kind": "video",
             **overrides,
         }
 
@@ -103,7 +107,8 @@ class TestScheduling:
         [
             ({"date": ""}, "date", "This field is required"),
             ({"time": "25:99"}, "time", "Enter a valid time"),
-            ({"date": "2030-01-14"}, "date", "in the past"),
+            ({"date": "2030-01-14"}, "date", "Mon 14 Jan 2030 has passed"),
+            ({"date": "2030-01-15", "time": "08:59"}, "time", "08:59 has passed today"),  # the time's fault
             ({"patient": "999999"}, "patient", "Select a valid choice"),
         ],
     )
@@ -120,14 +125,17 @@ class TestScheduling:
             reverse("appointments:schedule"), self.form(patient, date="2030-03-31", time="01:30")
         )
         assert response.status_code == 400
-        assert "does not exist in Europe/London" in response.context["form"].errors["time"][0]
+        assert "does not exist in London time" in response.context["form"].errors["time"][0]
         assert not Appointment.objects.exists()
 
     def test_double_booking_a_doctor_is_refused(self, client_for, doctor, patient, make_appointment):
         make_appointment(date=dt.date(2030, 1, 20), time=dt.time(14, 30))
         response = client_for(doctor).post(reverse("appointments:schedule"), self.form(patient))
         assert response.status_code == 400
-        assert "already has an appointment" in response.content.decode()
+        assert (
+            "Dr Gregory House already sees Pat Ient at 14:30 on Sun 20 Jan 2030"
+            in (response.context["form"].errors["time"][0])
+        )
         assert Appointment.objects.count() == 1
 
     def test_only_patients_can_be_booked(self, client_for, doctor, other_doctor, patient):
@@ -144,24 +152,34 @@ class TestScheduling:
 
 @freeze_time(NOW)
 class TestClosing:
-    @pytest.mark.parametrize("action,status", [("cancel", "cancelled"), ("complete", "completed")])
-    def test_doctor_closes_from_the_detail_page(self, client_for, doctor, make_appointment, action, status):
-        appointment = make_appointment()
-        response = client_for(doctor).post(reverse(f"appointments:{action}", args=[appointment.pk]))
-        assert response["Location"] == appointment.get_absolute_url()
-        assert Appointment.objects.get(pk=appointment.pk).status == status
+    """The end of the form posts; the confirmations themselves: appointments/tests/test_confirmations.py."""
 
-    def test_staff_close_from_the_dashboard(self, client_for, staff, make_appointment):
+    def test_doctor_cancels_from_the_detail_page(self, client_for, doctor, make_appointment):
+        appointment = make_appointment()
+        response = client_for(doctor).post(reverse("appointments:cancel", args=[appointment.pk]))
+        assert response["Location"] == appointment.get_absolute_url()
+        assert Appointment.objects.get(pk=appointment.pk).status == "cancelled"
+
+    def test_doctor_completes_from_the_visits_start(self, client_for, doctor, make_appointment):
+        appointment = make_appointment(time=dt.time(9, 0))  # NOW is its start
+        response = client_for(doctor).post(reverse("appointments:complete", args=[appointment.pk]))
+        assert response["Location"] == appointment.get_absolute_url()
+        assert Appointment.objects.get(pk=appointment.pk).status == "completed"
+
+    def test_staff_go_back_to_the_staff_view(self, client_for, staff, make_appointment):
         appointment = make_appointment()
         response = client_for(staff).post(reverse("appointments:cancel", args=[appointment.pk]))
-        assert response["Location"] == reverse("appointments:dashboard")
+        assert response["Location"] == reverse("appointments:staff-view", args=[appointment.pk])
         assert Appointment.objects.get(pk=appointment.pk).status == "cancelled"
 
     @pytest.mark.parametrize("who", ["patient", "other_doctor", "other_patient"])
-    def test_nobody_else_may_close(self, client_for, make_appointment, request, who):
+    @pytest.mark.parametrize("method", ["get", "post"])
+    def test_nobody_else_may_close(self, client_for, make_appointment, request, who, method):
         appointment = make_appointment()
-        response = client_for(request.getfixturevalue(who)).post(reverse("appointments:cancel", args=[appointment.pk]))
-        assert response.status_code == 404
+        client = client_for(request.getfixturevalue(who))
+        for action in ("cancel", "complete"):
+            response = getattr(client, method)(reverse(f"appointments:{action}", args=[appointment.pk]))
+            assert response.status_code == 404
         assert Appointment.objects.get(pk=appointment.pk).status == "scheduled"
 
     def test_closing_twice_says_so(self, client_for, doctor, make_appointment):
@@ -171,8 +189,10 @@ class TestClosing:
         assert "already completed" in response.content.decode()
         assert Appointment.objects.get(pk=appointment.pk).status == "completed"
 
-    def test_get_is_405(self, client_for, doctor, make_appointment):
-        assert client_for(doctor).get(reverse("appointments:cancel", args=[make_appointment().pk])).status_code == 405
+    @pytest.mark.parametrize("method", ["put", "patch", "delete"])
+    def test_other_methods_are_405(self, client_for, doctor, make_appointment, method):
+        url = reverse("appointments:cancel", args=[make_appointment().pk])
+        assert getattr(client_for(doctor), method)(url).status_code == 405
 
 
 @freeze_time(NOW)  # the demo is placed around now: a fixed now, never a night the clocks change

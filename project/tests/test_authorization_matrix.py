@@ -128,11 +128,22 @@ EXPECTED = {
         GET=people(LOGGED_OUT, 404, 404, 404, 200, 200),
         POST=people(LOGGED_OUT, 404, 404, 404, 400, 400),
     ),
-    "appointments:cancel": methods(POST=people(LOGGED_OUT, 404, 404, 404, 302, 302)),
-    "appointments:complete": methods(POST=people(LOGGED_OUT, 404, 404, 404, 302, 302)),
+    # Clinic staff's page of any appointment; everyone else, the visit's own doctor included, 404.
+    "appointments:staff-view": methods(GET=people(LOGGED_OUT, 404, 404, 404, 404, 200)),
+    # GET asks for confirmation; POST (an empty note is fine) cancels.
+    "appointments:cancel": methods(
+        GET=people(LOGGED_OUT, 404, 404, 404, 200, 200),
+        POST=people(LOGGED_OUT, 404, 404, 404, 302, 302),
+    ),
+    # Neither visit has started: completing is refused with a message, back to the appointment.
+    "appointments:complete": methods(
+        GET=people(LOGGED_OUT, 404, 404, 404, 302, 302),
+        POST=people(LOGGED_OUT, 404, 404, 404, 302, 302),
+    ),
     "telemedicine:appointment-detail-telemedicine": methods(GET=PARTICIPANTS_ONLY),
     "telemedicine:check-telemedicine-status": methods(GET=PARTICIPANTS_ONLY),
-    "telemedicine:toggle-telemedicine": methods(POST=people(LOGGED_OUT, 404, 404, 404, 302, 404)),
+    # An empty post switches video off: inside the window it asks for confirmation first (200).
+    "telemedicine:toggle-telemedicine": methods(POST=people(LOGGED_OUT, 404, 404, 404, Window(200, 302), 404)),
     "telemedicine:jitsi-room": methods(GET=ROOM),
     # Anyone signed in: the device check uses no appointment; the waiting panel shows only the
     # visits the person is the doctor of (none, for everyone but the doctor here).

@@ -21,6 +21,9 @@ APPOINTMENT_URLS = [
     ("POST", "/telemedicine/jitsi/{}/events/"),
     ("POST", "/appointments/{}/cancel/"),
     ("POST", "/appointments/{}/complete/"),
+    ("GET", "/appointments/{}/cancel/"),
+    ("GET", "/appointments/{}/complete/"),
+    ("GET", "/appointments/{}/"),
 ]
 
 
@@ -35,7 +38,7 @@ def test_odd_appointment_ids_are_not_found(appointment_id, method, url, make_app
     make_appointment()
     response = doctor_client.generic(method, url.format(appointment_id))
     assert response.status_code == 404
-    assert "Not found" in response.content.decode() or "no longer available" in response.content.decode()
+    assert "We cannot find this page" in response.content.decode() or "no longer available" in response.content.decode()
 
 
 @pytest.mark.parametrize("method", ["PROPFIND", "TRACE", "CONNECT", "FOO"])
@@ -87,7 +90,14 @@ NOW = dt.datetime(2030, 1, 15, 9, 0, tzinfo=dt.UTC)
 
 
 def valid_form(person, **changes):
-    return {"patient": person.pk, "date": "2030-02-01", "time": "10:00", "description": "", **changes}
+    return {
+        "patient": person.pk,
+        "date": "2030-02-01",
+        "time": "10:00",
+        "description": "",
+        "visit_kind": "clinic",
+        **changes,
+    }
 
 
 @pytest.mark.parametrize(
@@ -101,10 +111,10 @@ def valid_form(person, **changes):
         ({"patient": "abc"}, "patient", "Select a valid choice."),
         ({"date": "2030-13-45"}, "date", "Enter a valid date."),
         ({"time": "25:61"}, "time", "Enter a valid time."),
-        ({"date": "2030-01-14"}, "date", "in the past"),
-        ({"date": "2030-01-15", "time": "08:59"}, "date", "in the past"),
+        ({"date": "2030-01-14"}, "date", "has passed"),
+        ({"date": "2030-01-15", "time": "08:59"}, "time", "has passed today"),
         # The clocks go forward at 01:00 on 31 March 2030 in London: 01:30 never happens.
-        ({"date": "2030-03-31", "time": "01:30"}, "time", "does not exist in Europe/London"),
+        ({"date": "2030-03-31", "time": "01:30"}, "time", "does not exist in London time"),
     ],
 )
 def test_a_broken_scheduling_form_gets_its_errors_and_writes_nothing(

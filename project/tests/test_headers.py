@@ -115,12 +115,13 @@ PRODUCTION = {
     "REDIS_URL": "redis://127.0.0.1:6379/0",
     "EMAIL_URL": "smtp://clinic:secret@mail.clinic.example:587/?tls=True",
     "SITE_URL": "https://clinic.example",
+    "CLINIC_PHONE": "020 7946 0000",
 }
 
 
 def manage(*args, **env):
     environment = {
-        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "REDIS_", "EMAIL_", "SITE_URL"))
+        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "REDIS_", "EMAIL_", "SITE_URL", "CLINIC_"))
     } | env
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=environment, capture_output=True, text=True, timeout=120
@@ -157,6 +158,8 @@ def test_check_deploy_is_clean_behind_counted_proxies(proxies):
         ("REDIS_URL", "", "appointments.W001"),  # workers would each count and cache on their own
         ("EMAIL_URL", "", "appointments.W003"),  # emails would only be printed on the worker's console
         ("SITE_URL", "http://clinic.example", "appointments.W004"),  # links in emails must be https
+        # Pages, error pages and emails would send patients to the clinic without its number.
+        ("CLINIC_PHONE", "", "appointments.W005"),
         # The client would choose its own address (docs/deploying.md).
         ("CLIENT_IP_HEADERS", "HTTP_X_FORWARDED_FOR", "appointments.W002"),
     ],

@@ -33,7 +33,7 @@ def test_repeated_failures_lock_the_account_out_with_a_clear_page(patient):
     assert locked.status_code == 429
     body = locked.content.decode()
     assert "Too many failed log-in attempts" in body
-    assert "call the clinic" in body
+    assert "call Riverside Clinic on 020 7946 0000" in body
     assert "_auth_user_id" not in client.session
 
 

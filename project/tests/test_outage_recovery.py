@@ -213,7 +213,13 @@ class Scheduler(Person):
             self.cancels.append((pending[0], self.request("POST", f"/appointments/{pending[0]}/cancel/", {}).status))
             return
         description = f"k{len(self.scheduled)}"
-        form = {"patient": self.patient, "date": self.tomorrow, "time": "09:30", "description": description}
+        form = {
+            "patient": self.patient,
+            "date": self.tomorrow,
+            "time": "09:30",
+            "description": description,
+            "visit_kind": "clinic",
+        }
         answer = self.request("POST", "/appointments/new/", form)
         self.scheduled[description] = answer.status
         if answer.status == 302 and (match := re.search(r"/appointment/(\d+)/", answer.detail)):

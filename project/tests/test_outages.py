@@ -63,7 +63,7 @@ def assert_unavailable(response, retries=True):
     body = response.content.decode()
     assert response.status_code == 503
     assert UNAVAILABLE in body
-    assert "please call the clinic" in body
+    assert "please call Riverside Clinic on 020 7946 0000" in body
     assert int(response["Retry-After"]) > 0
     assert response["Cache-Control"] == "no-store"
     assert "Location" not in response
@@ -203,7 +203,7 @@ class TestSessionsInTheDatabase:
 def write_requests(visit):
     """Every write a person can make on an appointment, as (who, method, URL, data, htmx)."""
     return {
-        "toggle": ("doctor", url("toggle-telemedicine", visit), {"enabled": ""}, True),
+        "toggle": ("doctor", url("toggle-telemedicine", visit), {"enabled": "", "confirmed": "yes"}, True),
         "cancel": ("doctor", reverse("appointments:cancel", args=[visit.pk]), {}, False),
         "schedule": (
             "doctor",
@@ -235,7 +235,7 @@ def test_a_write_notice_asks_nothing_again_and_offers_a_reload(in_redis, doctor,
     page = f"http://testserver{url('appointment-detail-telemedicine', visit)}"
     response = client.post(
         url("toggle-telemedicine", visit),
-        {"enabled": ""},
+        {"enabled": "", "confirmed": "yes"},
         HTTP_HX_REQUEST="true",
         HTTP_HX_TARGET=f"telemedicine-toggle-{visit.pk}",
         HTTP_HX_CURRENT_URL=page,
@@ -278,7 +278,9 @@ def test_when_redis_goes_away_after_a_toggle_the_answer_says_it_was_saved(in_red
     later = timezone.now() + dt.timedelta(seconds=django_settings.SESSION_REFRESH_INTERVAL + 1)
     monkeypatch.setattr(time, "time", lambda: later.timestamp())
     with caplog.at_level(logging.WARNING, logger="project"):
-        response = client.post(url("toggle-telemedicine", visit), {"enabled": ""}, HTTP_HX_REQUEST="true")
+        response = client.post(
+            url("toggle-telemedicine", visit), {"enabled": "", "confirmed": "yes"}, HTTP_HX_REQUEST="true"
+        )
     assert response.status_code == 200
     assert django_settings.SESSION_COOKIE_NAME not in response.cookies  # the session keeps its old expiry
     visit.refresh_from_db()
@@ -344,7 +346,13 @@ LIMITED_REQUESTS = {
     "login": (None, "post", lambda visit: reverse("login"), {"username": "pat", "password": PASSWORD}, 503),
     "status": ("patient", "get", lambda visit: url("check-telemedicine-status", visit), {}, 200),
     "room": ("patient", "get", lambda visit: url("jitsi-room", visit), {}, 200),
-    "toggle": ("doctor", "post", lambda visit: url("toggle-telemedicine", visit), {"enabled": ""}, 200),
+    "toggle": (
+        "doctor",
+        "post",
+        lambda visit: url("toggle-telemedicine", visit),
+        {"enabled": "", "confirmed": "yes"},
+        200,
+    ),
     "call-event": ("patient", "post", lambda visit: url("call-event", visit), {"event": "joined"}, 204),
     "appointment-not-found": (
         "patient",

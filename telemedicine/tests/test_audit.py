@@ -81,7 +81,8 @@ class TestEveryDecisionWritesOneEvent:
     @freeze_time(INSIDE)
     @pytest.mark.parametrize("enabled,action", [("on", "telemedicine-on"), ("", "telemedicine-off")])
     def test_doctor_toggle(self, client_for, visit, doctor, enabled, action):
-        client_for(doctor).post(url("toggle-telemedicine", visit), {"enabled": enabled})
+        # Switching off an open visit is confirmed first (appointments/tests/test_confirmations.py).
+        client_for(doctor).post(url("toggle-telemedicine", visit), {"enabled": enabled, "confirmed": "yes"})
         event = only_event()
         assert (event.action, event.reason, event.user) == (action, "", doctor)
 
@@ -373,7 +374,13 @@ class TestAppointmentChanges:
     def test_scheduling_is_recorded(self, client_for, doctor, patient):
         client_for(doctor).post(
             "/appointments/new/",
-            {"patient": patient.pk, "date": "2030-01-20", "time": "14:30", "description": "Private"},
+            {
+                "patient": patient.pk,
+                "date": "2030-01-20",
+                "time": "14:30",
+                "description": "Private",
+                "visit_kind": "clinic",
+            },
             **BROWSER,
         )
         event = only_event()
@@ -382,6 +389,7 @@ class TestAppointmentChanges:
         assert event.ip_address == "203.0.113.7"
         assert "Private" not in event.detail
 
+    @freeze_time(START)  # a visit is marked completed from its start
     @pytest.mark.parametrize("action,reason", [("cancel", "cancelled"), ("complete", "completed")])
     def test_closing_is_recorded(self, client_for, visit, doctor, action, reason):
         client_for(doctor).post(f"/appointments/{visit.pk}/{action}/", **BROWSER)

@@ -239,3 +239,40 @@ def test_an_export_with_filters_that_make_no_sense_goes_back_to_the_list(client_
     assert "Content-Disposition" not in response
     page = client.get(response["Location"]).content.decode()
     assert "These filters cannot be applied, so nothing was exported." in page
+
+
+# --- Issue 17, point 8: the trail for people, not developers ------------------------------------
+
+
+def test_each_row_says_when_what_and_who_in_words_and_links_its_appointment(client_for, superuser, events):
+    visit, _ = events
+    html = client_for(superuser).get(reverse(CHANGELIST)).content.decode()
+    assert "Tue 15 Jan 2030 at 09:55 London time" in html
+    assert "Room refused: not one of the visit&#x27;s people" in html
+    assert "Sam Stranger" in html  # the person by name: the user's, or a guest's
+    assert "Video visit switched off" in html
+    assert f'<a href="{reverse("appointments:staff-view", args=[visit.pk])}">Appointment #{visit.pk}</a>' in html
+    assert ">not-participant<" not in html  # the code stays in the database and the CSV
+
+
+def test_staff_who_cannot_open_the_staff_view_are_linked_to_the_admins_page(client_for, auditor, events):
+    visit, _ = events
+    html = client_for(auditor).get(reverse(CHANGELIST)).content.decode()
+    assert f'href="{reverse("admin:appointments_appointment_change", args=[visit.pk])}"' in html
+
+
+def test_the_filter_offers_reasons_in_words(client_for, superuser, events):
+    html = client_for(superuser).get(reverse(CHANGELIST)).content.decode()
+    assert "too early: the call was not open yet" in html
+
+
+def test_a_guest_is_named_as_a_guest(events, doctor):
+    from telemedicine.models import Guest
+
+    visit, _ = events
+    guest = Guest.objects.create(appointment=visit, name="Ivy Interpreter", email="ivy@example.org", invited_by=doctor)
+    event = AccessEvent.objects.create(guest=guest, appointment=visit, action="guest-link-opened")
+    assert event.person == "Ivy Interpreter, guest"
+    assert AccessEvent.objects.create(appointment=visit, action="appointment-changed", reason="scheduled").person == (
+        "the clinic's system"
+    )

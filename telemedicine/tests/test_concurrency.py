@@ -83,10 +83,10 @@ def test_a_toggle_and_a_cancel_at_the_same_moment_both_stick(make_appointment, c
         assert cancelled.wait(timeout=10), "the cancel never came"
         return appointment
 
-    def close_once_the_toggle_has_read(self, status):
+    def close_once_the_toggle_has_read(self, status, **note):
         assert toggle_has_read.wait(timeout=10), "the toggle never read"
         try:
-            return real_close(self, status)
+            return real_close(self, status, **note)
         finally:
             cancelled.set()
 

@@ -40,7 +40,7 @@ def appointment(make_appointment):
     "changes,phase,badge",
     [
         ({}, Phase.OPEN, "Open"),
-        ({"is_telemedicine": False}, Phase.IN_PERSON, "Video visit off"),
+        ({"is_telemedicine": False}, Phase.IN_PERSON, "Off"),
         ({"status": Appointment.Status.CANCELLED}, Phase.CANCELLED, "Cancelled"),
     ],
 )

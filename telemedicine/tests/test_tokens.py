@@ -452,7 +452,7 @@ def test_a_broken_token_setup_is_a_plain_503_not_a_traceback(video_visit, patien
     html = response.content.decode()
     assert response.status_code == 503
     assert "video service is not set up correctly" in html
-    assert "call the clinic" in html
+    assert "Please call Riverside Clinic on 020 7946 0000: your doctor can continue the visit by phone." in html
     assert "jitsi-options" not in html
     assert "Traceback" not in html
     assert any("room tokens cannot be made" in record.getMessage() for record in caplog.records)

@@ -99,18 +99,19 @@ class TestStatusCard:
     @pytest.mark.parametrize(
         "moment,fields,phase,text,stops",
         [
-            (START - dt.timedelta(minutes=17), {}, "waiting", "opens in 7 min, at 09:50", False),
+            # Every time is written by appointments/clinic_time.py, with the clinic's zone named.
+            (START - dt.timedelta(minutes=17), {}, "waiting", "opens in 7 min, at 09:50 London time.", False),
             (START - dt.timedelta(minutes=10, seconds=30), {}, "waiting", "opens in less than a minute", False),
-            (START - dt.timedelta(days=2), {}, "waiting", "at Tue 15 Jan at 09:50", False),
+            (START - dt.timedelta(days=2), {}, "waiting", "on Tue 15 Jan 2030 at 09:50 London time.", False),
             (START - dt.timedelta(minutes=10), {}, "open", "Join video call", False),
-            (START, {}, "open", "open until 10:30", False),
+            (START, {}, "open", "open until 10:30 London time.", False),
             # Past the start without the doctor in the call (telemedicine/tests/test_presence.py has the rest).
             (START + dt.timedelta(minutes=30), {}, "open", "running late (30 min)", False),
-            (START + dt.timedelta(minutes=30, seconds=1), {}, "ended", "closed at 10:30", True),
+            (START + dt.timedelta(minutes=30, seconds=1), {}, "ended", "closed at 10:30 London time.", True),
             (START, {"status": "cancelled"}, "cancelled", "was cancelled", True),
-            (START, {"status": "completed"}, "completed", "is completed", True),
-            (START, {"is_telemedicine": False}, "in-person", "in-person visit", False),
-            (START + dt.timedelta(hours=1), {"is_telemedicine": False}, "in-person", "in-person visit", True),
+            (START, {"status": "completed"}, "completed", "it was marked completed", True),
+            (START, {"is_telemedicine": False}, "in-person", "takes place at Riverside Clinic", False),
+            (START + dt.timedelta(hours=1), {"is_telemedicine": False}, "in-person", "not by video", True),
         ],
     )
     def test_card_for_each_phase(self, client_for, make_appointment, patient, moment, fields, phase, text, stops):
@@ -291,16 +292,41 @@ class TestRoomPage:
             assert f'{feature}=(self "https://meet.jit.si")' in policy
 
     @pytest.mark.parametrize(
-        "moment,fields,reason",
+        "moment,fields,title,what_to_do,card",
         [
-            (START - dt.timedelta(minutes=10, seconds=1), {}, "too early to join"),
-            (START + dt.timedelta(minutes=30, seconds=1), {}, "has passed"),
-            (INSIDE, {"is_telemedicine": False}, "not a video visit"),
-            (INSIDE, {"status": "cancelled"}, "was cancelled"),
+            (
+                START - dt.timedelta(minutes=10, seconds=1),
+                {},
+                "The video call is not open yet",
+                "Keep this page open: the Join button appears when it opens.",
+                True,  # the live card says when, and turns into Join
+            ),
+            (
+                START + dt.timedelta(minutes=30, seconds=1),
+                {},
+                "The time for this video call has passed",
+                "If the visit did not take place, please call Riverside Clinic on 020 7946 0000 to book a new one.",
+                False,
+            ),
+            (
+                INSIDE,
+                {"is_telemedicine": False},
+                "This visit is at the clinic, not by video",
+                "It takes place at Riverside Clinic, 1 River Street, London.",
+                False,
+            ),
+            (
+                INSIDE,
+                {"status": "cancelled", "cancellation_note": "Dr House is unwell."},
+                "This appointment was cancelled",
+                "A note from Riverside Clinic: Dr House is unwell. To book a new appointment, please call "
+                "Riverside Clinic on 020 7946 0000.",
+                False,
+            ),
         ],
     )
-    def test_outside_the_window_explains_why_and_reveals_no_room(
-        self, client_for, make_appointment, patient, moment, fields, reason
+    def test_outside_the_window_says_what_happened_and_what_to_do_once(
+        self, client_for, make_appointment, patient, moment, fields, title, what_to_do, card
     ):
         appointment = make_appointment(date=START.date(), time=START.time(), **{"is_telemedicine": True, **fields})
         name = appointment.get_jitsi_room_name()
@@ -308,11 +334,13 @@ class TestRoomPage:
             response = client_for(patient).get(url("jitsi-room", appointment))
         html = response.content.decode()
         assert response.status_code == 403
-        assert reason in html
+        assert f">{title}</h1>" in html
+        assert html.count(what_to_do) == 1
+        assert "not available right now" not in html
         assert name not in html
         assert "jitsi-options" not in html
         assert "external_api.js" not in html
-        assert 'id="status-card"' in html
+        assert ('id="status-card"' in html) is card
 
     @freeze_time(INSIDE)
     def test_disabled_integration_withholds_the_room(self, client_for, visit, patient):
@@ -340,7 +368,7 @@ def test_log_lines_carry_ids_not_names(client_for, visit, patient, other_patient
     caplog.set_level("INFO", logger="telemedicine")
     client_for(patient).get(url("jitsi-room", visit))
     client_for(other_patient).get(url("jitsi-room", visit))
-    client_for(doctor).post(url("toggle-telemedicine", visit), {}, **HTMX)
+    client_for(doctor).post(url("toggle-telemedicine", visit), {"confirmed": "yes"}, **HTMX)
     messages = [record.getMessage() for record in caplog.records if record.name == "telemedicine"]
     assert any(f"room access granted appointment={visit.pk} user={patient.pk}" in m for m in messages)
     assert any("reason=not-participant" in m for m in messages)

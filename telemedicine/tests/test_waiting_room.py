@@ -244,9 +244,12 @@ class TestPatientCard:
     @pytest.mark.parametrize(
         "moment,text",
         [
-            (INSIDE, "The video call is open until 10:30."),
-            (START, "The video call is open until 10:30."),
-            (START + SECOND, "Your doctor is running late (1 min). Stay on this page: it updates by itself."),
+            (INSIDE, "The video call is open until 10:30 London time."),
+            (START, "The video call is open until 10:30 London time."),
+            (
+                START + SECOND,
+                "Your doctor is running late (1 min). Please stay: you can join the call now and wait for them there.",
+            ),
             (START + dt.timedelta(minutes=6), "Your doctor is running late (6 min)."),
             (START + dt.timedelta(minutes=6, seconds=1), "Your doctor is running late (7 min)."),
         ],
@@ -295,7 +298,7 @@ class TestPatientCard:
         html = people.poll(people.doctor, visit, START + dt.timedelta(minutes=6))
         assert "running late" not in html
         assert "is in the call" not in html
-        assert "The video call is open until 10:30." in html
+        assert "The video call is open until 10:30 London time." in html
 
     def test_polling_it_costs_no_query_more_when_the_doctor_is_in_the_call(self, people, visit):
         people.in_call(people.doctor, visit, START)
@@ -316,8 +319,8 @@ class TestBackFromTheCall:
 
     def test_the_patient_is_told_the_visit_has_ended_and_how_to_rejoin(self, people, visit):
         html = people.page(people.patient, visit.get_absolute_url(), START + dt.timedelta(minutes=20), call="ended")
-        assert "Your video visit has ended. If the call was cut short, join it again before 10:30" in html
-        assert "please call the clinic" in html
+        assert "Your video visit has ended. If the call was cut short, join it again before 10:30 London time" in html
+        assert "please call Riverside Clinic on 020 7946 0000" in html
         assert "Join the call again" in html
         assert "running late" not in html
         # Its polls keep saying so.
@@ -334,13 +337,14 @@ class TestBackFromTheCall:
 
     def test_after_the_window_the_usual_ended_card(self, people, visit):
         html = people.poll(people.patient, visit, CLOSES + SECOND, call="ended")
-        assert "window closed at 10:30" in html
+        assert "The video call closed at 10:30 London time." in html
 
     def test_the_doctor_gets_mark_completed_first(self, people, visit):
         html = people.page(people.doctor, visit.get_absolute_url(), START + dt.timedelta(minutes=20), call="ended")
         main = html[html.index('<main id="main"') :]
         assert 'data-testid="wrap-up"' in main
-        buttons = re.findall(r"<button[^>]*>([^<]+)</button>", main)
+        # Buttons, and the links that look like them (each leads to its confirmation).
+        buttons = re.findall(r'<(?:button|a class="btn[^"]*")[^>]*>([^<]+)</(?:button|a)>', main)
         assert buttons[0] == "Mark completed"
         assert buttons.count("Mark completed") == 1
         assert main.index("Mark completed") < main.index('id="status-card"')
@@ -361,7 +365,9 @@ class TestPatientHome:
     def test_the_next_visit_comes_first_with_its_live_card(self, people, visit):
         html = people.page(people.patient, reverse("appointments:dashboard"), INSIDE)
         main = html[html.index('<main id="main"') :]
-        assert main.index("Your next visit: 10:00 with Gregory House") < main.index("Your upcoming appointments")
+        assert main.index("Your next visit: today at 10:00 London time, with Dr Gregory House") < main.index(
+            "Your upcoming appointments"
+        )
         assert 'id="status-card"' in main
         assert "Join video call" in main
         assert reverse("telemedicine:device-check") in main

@@ -80,6 +80,10 @@ class Command(BaseCommand):
                 is_telemedicine=video,
                 status=status,
                 description=f"{MARKER} {what}",
+                # What a patient reads of a cancellation (issue 17): the clinic's note, never the reason.
+                cancellation_note="Dr Grey is away that day. We will call you to book another time."
+                if status == "cancelled"
+                else "",
             )
             if not appointment.is_closed and when > now:
                 # The worker (make run starts it) sends each invitation, with its calendar file and sign-in link.
