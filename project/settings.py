@@ -191,6 +191,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
+    # Each thread keeps its connection: opening one (the file, WAL, Django's SQL functions) cost
+    # a status poll about a fifth of its CPU (docs/performance.md). No server to hold it open.
+    if not os.environ.get("DATABASE_CONN_MAX_AGE"):
+        DATABASES["default"]["CONN_MAX_AGE"] = None
     # Tests use a file, not shared-cache memory, so threads in the concurrency tests meet
     # SQLite's real locking (memory raises "table is locked" instead of waiting). One file
     # per process, so test runs side by side never share it; Django deletes it afterwards.
