@@ -84,8 +84,6 @@ INSTALLED_APPS = [
     "js_lib_bootstrap5",
     "csp",
     "axes",
-    # Only for its system check on CACHES (the decorators work without it).
-    "django_ratelimit",
     # Background work: django-tasks (the backport of Django 6's django.tasks) with its
     # database backend, run by `manage.py run_worker` (docs/notifications.md).
     "django_tasks",
@@ -119,9 +117,8 @@ MIDDLEWARE = [
     # 503 (page or htmx notice) before anything reads the session here.
     "project.middleware.SlidingSessionMiddleware",
     "project.middleware.PermissionsPolicyMiddleware",
-    # Abuse limits (project/rate_limits.py): 429, as RATELIMIT_VIEW renders it, page or partial.
+    # Abuse limits (project/rate_limits.py): 429 (project.errors.too_many_requests), page or partial.
     "project.rate_limits.AbuseLimitMiddleware",
-    "django_ratelimit.middleware.RatelimitMiddleware",
     # Axes last, as its documentation asks: it must see the outcome of authentication.
     "axes.middleware.AxesMiddleware",
 ]
@@ -207,9 +204,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 def redis_cache(location: str) -> dict[str, Any]:
     """
     The cache with REDIS_URL. django-redis rather than Django's own RedisCache: it keeps one
-    client per process (Django's builds a new redis.Redis for every command), increments in
-    one round trip (a Lua script, where Django's does EXISTS then INCR), and is the Redis
-    cache django-ratelimit supports. A status poll makes several cache calls.
+    client per process (Django's builds a new redis.Redis for every command), and gives
+    project.cache_batch its connections for pipelines: a request's counters and marks go
+    to Redis in one round trip.
     """
     return {
         "BACKEND": "django_redis.cache.RedisCache",
@@ -238,17 +235,10 @@ else:
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 20_000}}
     }
 
-# Rate limits (project/rate_limits.py) count in the default cache. A limit reached
-# answers 429 through this view: a page, or a partial for htmx.
-RATELIMIT_VIEW = "project.errors.too_many_requests"
-# Per-address limits see the client behind proxies exactly as axes does (CLIENT_IP_PROXY_COUNT, below).
-RATELIMIT_IP_META_KEY = "project.rate_limits.client_address"
-SILENCED_SYSTEM_CHECKS = []
-if not REDIS_URL:
-    # LocMemCache keeps per-process counters: right for one local process; production runs
-    # several workers and must set REDIS_URL so they share one count (docs/security.md),
-    # which `check --deploy` says (appointments.W001) instead of django-ratelimit's E003/W001.
-    SILENCED_SYSTEM_CHECKS += ["django_ratelimit.E003", "django_ratelimit.W001"]
+# Abuse limits (project/rate_limits.py) count in the default cache: per process with
+# LocMemCache, which is right for one local process; production runs several workers and must
+# set REDIS_URL so they share one count (docs/security.md), which `check --deploy` says
+# (appointments.W001). ABUSE_LIMITS_CACHE names another cache for them, if a deployment wants one.
 
 # Sessions live in the database, read through the cache: polls stay cheap and logout
 # (which deletes the row and the cache entry) invalidates a session everywhere.

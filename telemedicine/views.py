@@ -23,14 +23,14 @@ from appointments.models import Appointment, Notification
 from appointments.notifications import notify
 from appointments.panels import Panel
 from appointments.roles import display_name, is_doctor
+from project.cache_batch import CacheBatch
 from project.http import HtmxHttpRequest
+from project.rate_limits import counted_by_view, view_counts
 from project.sessions.lifetimes import mark_poll
 
 from . import audit, presence, waiting_room
 from .access import (
     CallReport,
-    Phase,
-    call_phase,
     heartbeat_seconds,
     is_assigned_doctor,
     is_participant,
@@ -83,18 +83,25 @@ def signed_in_id(request: HttpRequest) -> int:
 
 
 def detail_context(
-    request: HttpRequest, appointment: Appointment, now: datetime, *, after_call: bool = False
+    request: HttpRequest,
+    appointment: Appointment,
+    now: datetime,
+    *,
+    after_call: bool = False,
+    here: presence.CardPresence | None = None,
 ) -> dict[str, Any]:
     """
     What the status card shows its viewer at `now`; showing it is what marks their page as
-    open (telemedicine.presence). Who is in the call comes from the cache, never a query.
+    open (telemedicine.presence). Who is in the call comes from the cache, never a query:
+    `here`, if the caller has already asked (in its request's one round trip), else asked now.
     """
     viewer = request.user
     is_doctor = is_assigned_doctor(viewer, appointment)
-    presence.mark_page_open(appointment, signed_in_id(request), now)
-    people = {}
-    if call_phase(appointment, now) is Phase.OPEN:
-        people = presence.presence_of(appointment, participant_ids(appointment), now)
+    if here is None:
+        batch = CacheBatch()
+        here = presence.CardPresence(batch, appointment, signed_in_id(request), now, participant_ids(appointment))
+        batch.send()
+    people = here.people()
     doctor = people.get(appointment.doctor_id, presence.ABSENT)
     card = status_card(appointment, now, for_doctor=is_doctor, doctor_in_call=doctor.in_call, after_call=after_call)
     return {
@@ -127,21 +134,31 @@ def appointment_detail(request: HtmxHttpRequest, appointment_id: int) -> HttpRes
     return render(request, DETAIL_TEMPLATE, context)
 
 
+@counted_by_view
 @require_GET
 @login_required
 @never_cache
 def check_status(request: HtmxHttpRequest, appointment_id: int) -> HttpResponse:
+    # The hottest path. Its abuse limits, the viewer's "page open" mark and who is in the call
+    # go to the cache together, once the appointment is known: one round trip.
+    batch = CacheBatch()
+    counts = view_counts(request, batch)
     try:
-        # The hottest path: only the columns the card reads, and the doctor's name it may say.
+        # Only the columns the card reads, and the doctor's name it may say.
         appointment = appointment_for_participant(request, appointment_id, Appointment.objects.for_listing("doctor"))
     except Http404:
+        if refused := counts.send():
+            return refused
         # The card asks until told otherwise: tell it plainly, and stop it asking.
         mark_poll(request, keeps_alive=False)
         return render(request, f"{DETAIL_TEMPLATE}#status-card-gone", status=404)
     now = timezone.now()
+    here = presence.CardPresence(batch, appointment, signed_in_id(request), now, participant_ids(appointment))
+    if refused := counts.send():
+        return refused
     # A poll keeps the session alive only while the visit is near or open.
     mark_poll(request, keeps_alive=poll_keeps_session_alive(appointment, now))
-    context = detail_context(request, appointment, now, after_call=came_back_from_call(request))
+    context = detail_context(request, appointment, now, after_call=came_back_from_call(request), here=here)
     response = render(request, f"{DETAIL_TEMPLATE}#status-card", context)
     if request.htmx and not context["card"].is_polling:
         response.status_code = HTMX_STOP_POLLING
