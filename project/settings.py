@@ -139,6 +139,8 @@ TEMPLATES = [
                 "telemedicine.context_processors.telemedicine",
                 "appointments.context_processors.clinic",
             ],
+            # {% remember %}: pieces rendered once per process for the values they show (project/fragments.py).
+            "libraries": {"fragments": "project.fragments"},
         },
     },
 ]
