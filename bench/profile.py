@@ -105,6 +105,7 @@ def main():
     parser.add_argument("--profile", metavar="ENDPOINT", help="print cProfile's heaviest functions for ENDPOINT")
     parser.add_argument("--pyinstrument", metavar="ENDPOINT", help="print pyinstrument's call tree for ENDPOINT")
     parser.add_argument("--commands", metavar="ENDPOINT", help="print the Redis commands of one request to ENDPOINT")
+    parser.add_argument("--queries", metavar="ENDPOINT", help="print the SQL of one request to ENDPOINT")
     parser.add_argument("--only", metavar="ENDPOINT", action="append", help="measure only these endpoints")
     arguments = parser.parse_args()
 
@@ -175,6 +176,18 @@ def main():
             print(f"Redis commands of one request to {arguments.commands}:")
             for command in redis_monitor(redis_server.url, lambda: request(arguments.commands)):
                 print("  ", command)
+        if arguments.queries:
+            print(f"SQL of one request to {arguments.queries}:")
+            statements: list[str] = []
+
+            def record(execute, sql, params, many, context):
+                statements.append(sql)
+                return execute(sql, params, many, context)
+
+            with connection.execute_wrapper(record):
+                request(arguments.queries)
+            for sql in statements:
+                print("  ", sql[:300])
         if arguments.profile:
             profiler = cProfile.Profile(time.process_time)  # CPU, not waiting on Redis or the database
             profiler.enable()

@@ -14,7 +14,7 @@ wsgi_app = "project.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # One process per core plus one is the usual start; WEB_CONCURRENCY overrides (as on most hosts).
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() + 1))
-worker_class = "gthread"
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 # Keep DATABASE_POOL_MAX_SIZE >= threads, or threads queue for a connection.
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 # Open polling connections per worker (browsers keep them alive between polls).
