@@ -71,10 +71,17 @@ def appointment_for_participant(
     if appointments is None:
         appointments = Appointment.objects.with_people()
     appointment = get_object_or_404(appointments, pk=appointment_id)
-    if not is_participant(request.user, appointment):
-        audit.record_refusal(request, appointment_id, "not-participant")
-        raise Http404("No such appointment for this user.")
+    refuse_strangers(request, appointment)
     return appointment
+
+
+def refuse_strangers(request: HtmxHttpRequest, appointment: Appointment | None) -> None:
+    """404 unless the appointment exists and the user takes part in it; a stranger's try is audited."""
+    if appointment is None:
+        raise Http404("No such appointment.")
+    if not is_participant(request.user, appointment):
+        audit.record_refusal(request, appointment.pk, "not-participant")
+        raise Http404("No such appointment for this user.")
 
 
 def signed_in_id(request: HttpRequest) -> int:
@@ -140,22 +147,28 @@ def appointment_detail(request: HtmxHttpRequest, appointment_id: int) -> HttpRes
 @never_cache
 def check_status(request: HtmxHttpRequest, appointment_id: int) -> HttpResponse:
     # The hottest path. Its abuse limits, the viewer's "page open" mark and who is in the call
-    # go to the cache together, once the appointment is known: one round trip.
+    # go to the cache together, once the appointment is known: one round trip. They are decided
+    # before anything is written: a prober past the 404 guard leaves no audit record.
     batch = CacheBatch()
     counts = view_counts(request, batch)
     try:
         # Only the columns the card reads, and the doctor's name it may say.
-        appointment = appointment_for_participant(request, appointment_id, Appointment.objects.for_listing("doctor"))
+        appointment: Appointment | None = Appointment.objects.for_listing("doctor").get(pk=appointment_id)
+    except Appointment.DoesNotExist:
+        appointment = None
+    now = timezone.now()
+    here = None
+    if appointment is not None and is_participant(request.user, appointment):
+        here = presence.CardPresence(batch, appointment, signed_in_id(request), now, participant_ids(appointment))
+    if refused := counts.send():
+        return refused
+    try:
+        refuse_strangers(request, appointment)
     except Http404:
-        if refused := counts.send():
-            return refused
         # The card asks until told otherwise: tell it plainly, and stop it asking.
         mark_poll(request, keeps_alive=False)
         return render(request, f"{DETAIL_TEMPLATE}#status-card-gone", status=404)
-    now = timezone.now()
-    here = presence.CardPresence(batch, appointment, signed_in_id(request), now, participant_ids(appointment))
-    if refused := counts.send():
-        return refused
+    assert appointment is not None
     # A poll keeps the session alive only while the visit is near or open.
     mark_poll(request, keeps_alive=poll_keeps_session_alive(appointment, now))
     context = detail_context(request, appointment, now, after_call=came_back_from_call(request), here=here)
