@@ -3,6 +3,7 @@ The clinic's wall clock. Appointments are booked as a date and a time on the
 clinic's clock (settings.TIME_ZONE); everything else works with aware datetimes.
 """
 
+import functools
 from datetime import UTC, date, datetime, time
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -31,8 +32,15 @@ def clinic_datetime(day: date, at: time) -> datetime:
     arithmetic, which is wrong across a DST change (01:30 + 30 min in the
     overlap is not 02:00 on the clock).
     """
-    zone = clinic_zone()
-    local = datetime.combine(day, at.replace(tzinfo=None), tzinfo=zone)
+    return _clinic_datetime(day, at.replace(tzinfo=None), settings.TIME_ZONE)
+
+
+# A pure function of its arguments, asked a dozen times per status poll and twice per row of a
+# list (every call window starts here): each process remembers the latest few thousand answers.
+@functools.lru_cache(maxsize=4096)
+def _clinic_datetime(day: date, at: time, zone_name: str) -> datetime:
+    zone = ZoneInfo(zone_name)
+    local = datetime.combine(day, at, tzinfo=zone)
     # A wall time in a spring-forward gap does not survive a round trip through UTC.
     round_trip = local.astimezone(UTC).astimezone(zone)
     if round_trip.replace(tzinfo=None) != local.replace(tzinfo=None):

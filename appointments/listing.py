@@ -103,6 +103,8 @@ def appointment_rows(
     page_url = url_maker(STAFF_VIEW_URL_NAME if role == STAFF else Appointment.DETAIL_URL_NAME)
     cancel_url, complete_url = url_maker("appointments:cancel"), url_maker("appointments:complete")
     columns = list(_columns.items())
+    # Once per status shown, not per row (format_slot keeps its own per-process memo of days and clock times).
+    status_labels = dict(Appointment.Status.choices)
     rows = []
     for appointment in appointments:
         when = (
@@ -121,7 +123,7 @@ def appointment_rows(
                 url=page_url(appointment.pk),
                 when=when,
                 people=people,
-                status=appointment.get_status_display(),
+                status=str(status_labels.get(appointment.status, appointment.status)),
                 cancel_url=cancel_url(appointment.pk) if staff_row and not appointment.is_closed else "",
                 # Offered from the visit's start only (rules.py); staff rows are for people who manage every visit.
                 complete_url=complete_url(appointment.pk) if staff_row and completes_from_now(appointment, now) else "",

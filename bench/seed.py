@@ -5,8 +5,10 @@ The bench's clinic: 20 doctors, 5,000 patients and 50,000 appointments over a ye
 On top of the random year, two groups the bench measures:
 - the *busy doctor* (doctors[0]) has 150 appointments today and more after today,
   so the dashboard shows 200 rows (150 today + the first page of 50 upcoming);
-- 500 *waiting patients* each have a video visit later today (their status card
-  polls at the steady interval, window not open yet).
+- 2,000 *waiting patients* each have a video visit whose call window is open for the
+  whole run (it starts between 15 minutes ago and 8 minutes from now): their status
+  card polls at the steady interval, marks their page as open (the waiting room) and
+  keeps their session alive, as a patient waiting for the doctor does.
 """
 
 import datetime as dt
@@ -24,7 +26,7 @@ from appointments.roles import DOCTORS_GROUP, PATIENTS_GROUP
 DOCTORS = 20
 PATIENTS = 5_000
 APPOINTMENTS = 50_000
-WAITING_PATIENTS = 500
+WAITING_PATIENTS = 2_000
 BUSY_DOCTOR_TODAY = 150
 BATCH = 2_000
 PASSWORD = "bench-pass-2026"
@@ -77,10 +79,11 @@ def seed_clinic(seed: int = 2026) -> dict:
         )
         for i in range(BUSY_DOCTOR_TODAY)
     ]
-    # Waiting patients: a video visit 2 to 6 hours from now (or tomorrow early, late in the day).
+    # Waiting patients: a video visit whose window (10 minutes before the start to 30 after) is
+    # open from now until at least 15 minutes from now, longer than the bench runs.
     waiting_patients = patients[1000 : 1000 + WAITING_PATIENTS]
     for i, patient in enumerate(waiting_patients):
-        starts = now + dt.timedelta(hours=2, minutes=(i * 29) % 240)
+        starts = now + dt.timedelta(minutes=-15 + (i * 7) % 24)
         special.append(
             appointment(
                 doctors[1 + i % (DOCTORS - 1)],
@@ -115,7 +118,8 @@ def session_for(user) -> str:
 
     store = import_module(settings.SESSION_ENGINE).SessionStore()
     store[SESSION_KEY] = str(user.pk)
-    store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[-1]  # the one that checks passwords
+    # The backend a password sign-in records (axes' backend only refuses; sesame's is for links).
+    store[BACKEND_SESSION_KEY] = "appointments.auth_backends.CachedModelBackend"
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()
     store.create()
     return store.session_key

@@ -76,8 +76,8 @@ def csrf_failure(request, reason=""):
     )
 
 
-def too_many_requests(request, exception=None):
-    """RATELIMIT_VIEW: django-ratelimit's answer when a limit in project/rate_limits.py is reached."""
+def too_many_requests(request):
+    """The answer when a limit in project/rate_limits.py is reached: a page, or a partial for htmx."""
     response = _error(
         request,
         429,

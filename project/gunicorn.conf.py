@@ -14,7 +14,7 @@ wsgi_app = "project.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # One process per core plus one is the usual start; WEB_CONCURRENCY overrides (as on most hosts).
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() + 1))
-worker_class = "gthread"
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 # Keep DATABASE_POOL_MAX_SIZE >= threads, or threads queue for a connection.
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 # Open polling connections per worker (browsers keep them alive between polls).
@@ -22,9 +22,10 @@ worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "15"))  # > the 10 s poll interval
 timeout = 30
 graceful_timeout = 20
-# Recycle a worker now and then so a slow leak can never grow without bound.
-max_requests = 20_000
-max_requests_jitter = 2_000
+# Recycle a worker now and then so a slow leak can never grow without bound (0: never; make bench,
+# whose bare-Django rounds would otherwise restart workers in the middle of a measurement).
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "20000"))
+max_requests_jitter = max_requests // 10
 # Behind a TLS proxy, trust its X-Forwarded-* headers (set the proxy's address in production).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None  # "-" for stdout

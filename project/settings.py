@@ -84,8 +84,6 @@ INSTALLED_APPS = [
     "js_lib_bootstrap5",
     "csp",
     "axes",
-    # Only for its system check on CACHES (the decorators work without it).
-    "django_ratelimit",
     # Background work: django-tasks (the backport of Django 6's django.tasks) with its
     # database backend, run by `manage.py run_worker` (docs/notifications.md).
     "django_tasks",
@@ -119,9 +117,8 @@ MIDDLEWARE = [
     # 503 (page or htmx notice) before anything reads the session here.
     "project.middleware.SlidingSessionMiddleware",
     "project.middleware.PermissionsPolicyMiddleware",
-    # Abuse limits (project/rate_limits.py): 429, as RATELIMIT_VIEW renders it, page or partial.
+    # Abuse limits (project/rate_limits.py): 429 (project.errors.too_many_requests), page or partial.
     "project.rate_limits.AbuseLimitMiddleware",
-    "django_ratelimit.middleware.RatelimitMiddleware",
     # Axes last, as its documentation asks: it must see the outcome of authentication.
     "axes.middleware.AxesMiddleware",
 ]
@@ -142,6 +139,8 @@ TEMPLATES = [
                 "telemedicine.context_processors.telemedicine",
                 "appointments.context_processors.clinic",
             ],
+            # {% remember %}: pieces rendered once per process for the values they show (project/fragments.py).
+            "libraries": {"fragments": "project.fragments"},
         },
     },
 ]
@@ -191,6 +190,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
+    # Each thread keeps its connection: opening one (the file, WAL, Django's SQL functions) cost
+    # a status poll about a fifth of its CPU (docs/performance.md). No server to hold it open.
+    if not os.environ.get("DATABASE_CONN_MAX_AGE"):
+        DATABASES["default"]["CONN_MAX_AGE"] = None
     # Tests use a file, not shared-cache memory, so threads in the concurrency tests meet
     # SQLite's real locking (memory raises "table is locked" instead of waiting). One file
     # per process, so test runs side by side never share it; Django deletes it afterwards.
@@ -203,9 +206,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 def redis_cache(location: str) -> dict[str, Any]:
     """
     The cache with REDIS_URL. django-redis rather than Django's own RedisCache: it keeps one
-    client per process (Django's builds a new redis.Redis for every command), increments in
-    one round trip (a Lua script, where Django's does EXISTS then INCR), and is the Redis
-    cache django-ratelimit supports. A status poll makes several cache calls.
+    client per process (Django's builds a new redis.Redis for every command), and gives
+    project.cache_batch its connections for pipelines: a request's counters and marks go
+    to Redis in one round trip.
     """
     return {
         "BACKEND": "django_redis.cache.RedisCache",
@@ -234,17 +237,10 @@ else:
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 20_000}}
     }
 
-# Rate limits (project/rate_limits.py) count in the default cache. A limit reached
-# answers 429 through this view: a page, or a partial for htmx.
-RATELIMIT_VIEW = "project.errors.too_many_requests"
-# Per-address limits see the client behind proxies exactly as axes does (CLIENT_IP_PROXY_COUNT, below).
-RATELIMIT_IP_META_KEY = "project.rate_limits.client_address"
-SILENCED_SYSTEM_CHECKS = []
-if not REDIS_URL:
-    # LocMemCache keeps per-process counters: right for one local process; production runs
-    # several workers and must set REDIS_URL so they share one count (docs/security.md),
-    # which `check --deploy` says (appointments.W001) instead of django-ratelimit's E003/W001.
-    SILENCED_SYSTEM_CHECKS += ["django_ratelimit.E003", "django_ratelimit.W001"]
+# Abuse limits (project/rate_limits.py) count in the default cache: per process with
+# LocMemCache, which is right for one local process; production runs several workers and must
+# set REDIS_URL so they share one count (docs/security.md), which `check --deploy` says
+# (appointments.W001). ABUSE_LIMITS_CACHE names another cache for them, if a deployment wants one.
 
 # Sessions live in the database, read through the cache: polls stay cheap and logout
 # (which deletes the row and the cache entry) invalidates a session everywhere.

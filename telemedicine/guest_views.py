@@ -15,11 +15,11 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HTMX_STOP_POLLING
-from django_ratelimit.core import get_usage
 
 from appointments.models import Appointment
 from project.http import HtmxHttpRequest
 from project.outages import OUTAGE_ERRORS
+from project.rate_limits import LET_THROUGH, Limit, add_count, current_count
 
 from . import audit, guests, presence
 from .access import (
@@ -43,7 +43,7 @@ from .views import appointment_for_participant, detail_context, logger, video_se
 GUEST_TEMPLATE = "telemedicine/guest.html"
 DETAIL_TEMPLATE = "telemedicine/appointment_detail.html"
 # Wrong guest links from one address before every guest URL is closed to it for the hour.
-GUEST_LINK_FAILURES = "10/h"
+GUEST_LINK_FAILURES = Limit("guest-link-failure", "10/h", key="ip", when_uncounted=LET_THROUGH)
 
 
 def _failures(request: HtmxHttpRequest, *, count: bool) -> bool:
@@ -53,11 +53,13 @@ def _failures(request: HtmxHttpRequest, *, count: bool) -> bool:
     each one is checked against the database, and a signed link cannot be guessed.
     """
     try:
-        usage = get_usage(request, group="guest-link-failure", key="ip", rate=GUEST_LINK_FAILURES, increment=count)
+        if count:
+            add_count(request, GUEST_LINK_FAILURES)
+            return False
+        return current_count(request, GUEST_LINK_FAILURES) >= GUEST_LINK_FAILURES.allowed
     except OUTAGE_ERRORS as error:
         logger.warning("guest link failures cannot be counted, letting through: %s", type(error).__name__)
         return False
-    return not count and usage is not None and usage["count"] >= usage["limit"]
 
 
 def _refused(request: HtmxHttpRequest, guest_id: int) -> HttpResponse:

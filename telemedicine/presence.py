@@ -7,7 +7,8 @@ Who is here for a video visit right now: the rules in one place, as plain functi
   reported joining the call and has not reported leaving since.
 - **The appointment page is open**: a cache mark set by the status card (on the appointment
   page, and on the patient's dashboard) each time it is shown or polled while the call window
-  is open. A cache touch per poll, never a database write.
+  is open. A cache touch per poll, in the same round trip as the poll's abuse limits and the
+  reading of who is here (CardPresence), never a database write.
 - **The audit trail's call reports** (`joined`, `left`): the permanent record. The room mark
   mirrors it; a heartbeat rebuilds a lost mark from it.
 
@@ -30,6 +31,8 @@ from typing import TYPE_CHECKING, cast
 
 from django.conf import settings
 from django.core.cache import cache
+
+from project.cache_batch import CacheBatch
 
 from .access import (
     Access,
@@ -138,17 +141,48 @@ def _earliest(now: datetime, *marks: Mark | None) -> datetime:
 def mark_page_open(appointment: Appointment, person_id: PersonId, now: datetime) -> None:
     """
     The person's status card was shown or polled at `now`. Counts only while the call window
-    is open. Per poll one cache round trip (a touch, which keeps the arrival time); when the
-    person arrives, a read and a write. The performance pass can make it one Redis call.
+    is open. A status card does this as part of CardPresence, in its request's round trip.
     """
-    if call_phase(appointment, now) is not Phase.OPEN:
-        return
-    key = mark_key(PAGE, appointment, person_id)
-    if cache.touch(key, page_mark_seconds()):
-        return
-    # Arriving from the room page (after leaving the call): they have been here since then.
-    room = _mark(cache.get(mark_key(ROOM, appointment, person_id)))
-    cache.set(key, _value(_earliest(now, room), False), page_mark_seconds())
+    batch = CacheBatch()
+    card = CardPresence(batch, appointment, person_id, now, [person_id])
+    batch.send()
+    card.people()
+
+
+class CardPresence:
+    """
+    What a status card asks of presence, queued on its request's CacheBatch so that it shares
+    one Redis round trip with the request's abuse limits (project.rate_limits): while the call
+    window is open, the viewer's page mark is touched (their page is open; the touch keeps
+    their arrival time) and the marks of `person_ids` are read. Once the batch is sent,
+    people() gives their presence; on the first poll of a stay (nothing was touched) it writes
+    the new mark, a round trip more.
+    """
+
+    def __init__(self, batch: CacheBatch, appointment: Appointment, person_id: PersonId, now: datetime, person_ids):
+        self.batch, self.appointment, self.person_id, self.now = batch, appointment, person_id, now
+        self.is_open = call_phase(appointment, now) is Phase.OPEN
+        if not self.is_open:
+            return
+        self.page_key = mark_key(PAGE, appointment, person_id)
+        self.touched = batch.touch(self.page_key, page_mark_seconds())
+        self.visits = [(appointment, other) for other in person_ids]
+        self.keys = _keys_of(self.visits)
+        self.found = batch.get_many([key for pair in self.keys.values() for key in pair])
+
+    def people(self) -> dict[PersonId, Presence]:
+        """Presence of each of person_ids, keyed by person id (nobody outside the call window)."""
+        if not self.is_open:
+            return {}
+        if self.batch.failed is not None:
+            raise self.batch.failed
+        if not self.touched.value:
+            # Arriving from the room page (after leaving the call): they have been here since then.
+            room_key = mark_key(ROOM, self.appointment, self.person_id)
+            room = _mark(self.found.value[room_key] if room_key in self.found.value else cache.get(room_key))
+            cache.set(self.page_key, _value(_earliest(self.now, room), False), page_mark_seconds())
+        found = _read(self.visits, self.keys, self.found.value, self.now)
+        return {person_id: presence for (_, person_id), presence in found.items()}
 
 
 def mark_room_open(appointment: Appointment, person_id: PersonId, now: datetime) -> None:
@@ -209,11 +243,19 @@ def presences(visits: Iterable[tuple[Appointment, PersonId]], now: datetime) -> 
     one cache round trip, whatever the number of visits and people.
     """
     visits = list(visits)
-    keys = {
+    keys = _keys_of(visits)
+    found = cache.get_many([key for pair in keys.values() for key in pair]) if keys else {}
+    return _read(visits, keys, found, now)
+
+
+def _keys_of(visits: list[tuple[Appointment, PersonId]]) -> dict[tuple[int, PersonId], tuple[str, str]]:
+    return {
         (appointment.pk, person_id): (mark_key(ROOM, appointment, person_id), mark_key(PAGE, appointment, person_id))
         for appointment, person_id in visits
     }
-    found = cache.get_many([key for pair in keys.values() for key in pair]) if keys else {}
+
+
+def _read(visits, keys, found, now: datetime) -> dict[tuple[int, PersonId], Presence]:
     result = {}
     for appointment, person_id in visits:
         room_key, page_key = keys[(appointment.pk, person_id)]

@@ -28,14 +28,14 @@ from appointments.panels import Panel
 from appointments.roles import doctor_name, is_doctor
 from appointments.rules import may_complete
 from appointments.wording import done
+from project.cache_batch import CacheBatch
 from project.http import HtmxHttpRequest
+from project.rate_limits import counted_by_view, view_counts
 from project.sessions.lifetimes import mark_poll
 
 from . import audit, presence, waiting_room
 from .access import (
     CallReport,
-    Phase,
-    call_phase,
     heartbeat_seconds,
     is_assigned_doctor,
     is_participant,
@@ -83,10 +83,17 @@ def appointment_for_participant(
     if appointments is None:
         appointments = Appointment.objects.with_people()
     appointment = get_object_or_404(appointments, pk=appointment_id)
-    if not is_participant(request.user, appointment):
-        audit.record_refusal(request, appointment_id, "not-participant")
-        raise Http404("No such appointment for this user.")
+    refuse_strangers(request, appointment)
     return appointment
+
+
+def refuse_strangers(request: HtmxHttpRequest, appointment: Appointment | None) -> None:
+    """404 unless the appointment exists and the user takes part in it; a stranger's try is audited."""
+    if appointment is None:
+        raise Http404("No such appointment.")
+    if not is_participant(request.user, appointment):
+        audit.record_refusal(request, appointment.pk, "not-participant")
+        raise Http404("No such appointment for this user.")
 
 
 def signed_in_id(request: HttpRequest) -> int:
@@ -95,18 +102,25 @@ def signed_in_id(request: HttpRequest) -> int:
 
 
 def detail_context(
-    request: HttpRequest, appointment: Appointment, now: datetime, *, after_call: bool = False
+    request: HttpRequest,
+    appointment: Appointment,
+    now: datetime,
+    *,
+    after_call: bool = False,
+    here: presence.CardPresence | None = None,
 ) -> dict[str, Any]:
     """
     What the status card shows its viewer at `now`; showing it is what marks their page as
-    open (telemedicine.presence). Who is in the call comes from the cache, never a query.
+    open (telemedicine.presence). Who is in the call comes from the cache, never a query:
+    `here`, if the caller has already asked (in its request's one round trip), else asked now.
     """
     viewer = request.user
     is_doctor = is_assigned_doctor(viewer, appointment)
-    presence.mark_page_open(appointment, signed_in_id(request), now)
-    people = {}
-    if call_phase(appointment, now) is Phase.OPEN:
-        people = presence.presence_of(appointment, participant_ids(appointment), now)
+    if here is None:
+        batch = CacheBatch()
+        here = presence.CardPresence(batch, appointment, signed_in_id(request), now, participant_ids(appointment))
+        batch.send()
+    people = here.people()
     doctor = people.get(appointment.doctor_id, presence.ABSENT)
     card = status_card(appointment, now, for_doctor=is_doctor, doctor_in_call=doctor.in_call, after_call=after_call)
     return {
@@ -142,21 +156,37 @@ def appointment_detail(request: HtmxHttpRequest, appointment_id: int) -> HttpRes
     return render(request, DETAIL_TEMPLATE, context)
 
 
+@counted_by_view
 @require_GET
 @login_required
 @never_cache
 def check_status(request: HtmxHttpRequest, appointment_id: int) -> HttpResponse:
+    # The hottest path. Its abuse limits, the viewer's "page open" mark and who is in the call
+    # go to the cache together, once the appointment is known: one round trip. They are decided
+    # before anything is written: a prober past the 404 guard leaves no audit record.
+    batch = CacheBatch()
+    counts = view_counts(request, batch)
     try:
-        # The hottest path: only the columns the card reads, and the doctor's name it may say.
-        appointment = appointment_for_participant(request, appointment_id, Appointment.objects.for_listing("doctor"))
+        # Only the columns the card reads, and the doctor's name it may say.
+        appointment: Appointment | None = Appointment.objects.for_listing("doctor").get(pk=appointment_id)
+    except Appointment.DoesNotExist:
+        appointment = None
+    now = timezone.now()
+    here = None
+    if appointment is not None and is_participant(request.user, appointment):
+        here = presence.CardPresence(batch, appointment, signed_in_id(request), now, participant_ids(appointment))
+    if refused := counts.send():
+        return refused
+    try:
+        refuse_strangers(request, appointment)
     except Http404:
         # The card asks until told otherwise: tell it plainly, and stop it asking.
         mark_poll(request, keeps_alive=False)
         return render(request, f"{DETAIL_TEMPLATE}#status-card-gone", status=404)
-    now = timezone.now()
+    assert appointment is not None
     # A poll keeps the session alive only while the visit is near or open.
     mark_poll(request, keeps_alive=poll_keeps_session_alive(appointment, now))
-    context = detail_context(request, appointment, now, after_call=came_back_from_call(request))
+    context = detail_context(request, appointment, now, after_call=came_back_from_call(request), here=here)
     response = render(request, f"{DETAIL_TEMPLATE}#status-card", context)
     if request.htmx and not context["card"].is_polling:
         response.status_code = HTMX_STOP_POLLING

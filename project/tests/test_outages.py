@@ -331,12 +331,12 @@ def test_any_other_error_is_still_the_500_page():
 
 @pytest.fixture
 def counters_down(redis_server, settings):
-    """The counters in a Redis that has stopped (RATELIMIT_USE_CACHE); sessions in the database."""
+    """The counters in a Redis that has stopped (ABUSE_LIMITS_CACHE); sessions in the database."""
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
         "counters": redis_cache(redis_server.url),
     }
-    settings.RATELIMIT_USE_CACHE = "counters"
+    settings.ABUSE_LIMITS_CACHE = "counters"
     settings.SESSION_ENGINE = "project.sessions.cached_db"
     redis_server.stop()
 

@@ -93,7 +93,9 @@ def test_production_is_secure_unless_make_serve_relaxes_it(env, secure):
             {"DATABASE_URL": "postgres://clinic@db/clinic", "DATABASE_POOL": "0", "DATABASE_CONN_MAX_AGE": "60"},
             "None 60",
         ),
-        ({"DATABASE_URL": "sqlite:///x.sqlite3"}, "None 0"),
+        # SQLite: each thread keeps its connection, unless told otherwise.
+        ({"DATABASE_URL": "sqlite:///x.sqlite3"}, "None None"),
+        ({"DATABASE_URL": "sqlite:///x.sqlite3", "DATABASE_CONN_MAX_AGE": "0"}, "None 0"),
     ],
 )
 def test_postgresql_uses_the_connection_pool_unless_told_otherwise(env, pool):

@@ -10,7 +10,6 @@ import pytest
 from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
-from django_ratelimit.core import get_usage
 from freezegun import freeze_time
 
 from appointments.models import Appointment
@@ -133,6 +132,21 @@ def test_probing_ids_is_stopped_after_the_not_found_limit(appointment, client_fo
 
 
 @freeze_time(START)
+def test_a_blocked_prober_polling_someone_elses_card_writes_no_audit_record(appointment, client_for, other_patient):
+    """The status poll decides its limits before anything is written (one round trip with its marks)."""
+    from telemedicine.models import AccessEvent
+
+    client = client_for(other_patient)
+    status = reverse("telemedicine:check-telemedicine-status", args=[appointment.pk])
+    for _ in range(limit_of(rate_limits.NOT_FOUND) + 1):
+        assert client.get(status, **HTMX).status_code == 404
+    refusals = AccessEvent.objects.filter(action=AccessEvent.Action.ACCESS_REFUSED).count()
+    assert refusals == limit_of(rate_limits.NOT_FOUND) + 1  # each 404 was audited
+    assert client.get(status, **HTMX).status_code == 429
+    assert AccessEvent.objects.filter(action=AccessEvent.Action.ACCESS_REFUSED).count() == refusals
+
+
+@freeze_time(START)
 def test_a_participants_own_requests_never_count_as_probes(appointment, client_for, patient):
     client = client_for(patient)
     url = reverse("telemedicine:appointment-detail-telemedicine", args=[appointment.pk])
@@ -149,8 +163,7 @@ def test_a_deleted_appointments_card_costs_one_not_found(appointment, client_for
     assert client.get(url, **HTMX).status_code == 404
     probe = RequestFactory().get("/")
     probe.user = patient
-    usage = get_usage(probe, group=rate_limits.NOT_FOUND_LIMIT.group, key="user_or_ip", rate=rate_limits.NOT_FOUND)
-    assert usage["count"] == 1
+    assert rate_limits.current_count(probe, rate_limits.NOT_FOUND_LIMIT) == 1
 
 
 # --- Login -----------------------------------------------------------------------------

@@ -147,3 +147,55 @@ def test_presence_marks_live_in_redis_with_their_expiry(server, db, patient, doc
     panel = logged_in(doctor).get(reverse("telemedicine:waiting-panel"), HTTP_HX_REQUEST="true").content.decode()
     assert "Pat Ient" in panel
     assert "In the call" in panel
+
+
+class RoundTrips:
+    """Counts the round trips this process makes to Redis: single commands and pipelines."""
+
+    def __init__(self, monkeypatch):
+        self.count = 0
+        single, pipeline = redis.client.Redis.execute_command, redis.client.Pipeline.execute
+
+        def counted_single(client, *args, **options):
+            self.count += 1
+            return single(client, *args, **options)
+
+        def counted_pipeline(pipe, *args, **options):
+            self.count += 1
+            return pipeline(pipe, *args, **options)
+
+        monkeypatch.setattr(redis.client.Redis, "execute_command", counted_single)
+        monkeypatch.setattr(redis.client.Pipeline, "execute", counted_pipeline)
+
+
+def test_a_status_poll_counts_its_limits_and_marks_its_page_in_one_round_trip(
+    server, db, patient, make_appointment, monkeypatch
+):
+    """The session, the user, then one pipeline: the abuse limits, the page-open mark and who is here."""
+    open_now = make_appointment(starts_at=timezone.now() + dt.timedelta(minutes=2), is_telemedicine=True)
+    client = logged_in(patient)
+    status = url("check-telemedicine-status", open_now)
+    for _ in range(2):  # the user is cached from the second request on; the page mark is made by the first
+        assert client.get(status, HTTP_HX_REQUEST="true").status_code == 200
+    trips = RoundTrips(monkeypatch)
+    response = client.get(status, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert trips.count == 3
+    # and each of them did its work: counted, marked, read
+    assert len(server.keys("*rl:status:*")) == 1
+    assert int(server.get(server.keys("*rl:status:*")[0])) == 3
+    assert 25 <= server.ttl(server.keys("*presence:page:*")[0]) <= 30
+
+
+def test_probing_ids_is_counted_in_redis_across_workers(server, db, patient, other_patient, make_appointment):
+    """Two clients stand for two workers: the 404s of one close appointment URLs to the other as well."""
+    visit = make_appointment(starts_at=timezone.now() + dt.timedelta(hours=1), is_telemedicine=True)
+    first, second = logged_in(other_patient), logged_in(other_patient)
+    allowed = int(rate_limits.NOT_FOUND.split("/")[0])
+    detail = "telemedicine:appointment-detail-telemedicine"
+    probes = [reverse(detail, args=[visit.pk + n]) for n in range(1, allowed + 1)]
+    for n, probe in enumerate(probes):
+        assert (first if n % 2 else second).get(probe).status_code == 404
+    assert first.get(url("check-telemedicine-status", visit), HTTP_HX_REQUEST="true").status_code == 404
+    assert second.get(url("check-telemedicine-status", visit), HTTP_HX_REQUEST="true").status_code == 429
+    assert int(server.get(server.keys("*rl:appointment-not-found:*")[0])) == allowed + 1

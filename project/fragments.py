@@ -1,0 +1,78 @@
+"""
+{% remember %}: a piece of a template rendered once per process for each set of values it shows.
+
+A busy doctor's dashboard repeats some 200 rows every 30 seconds, and the template engine
+spent most of the page's time rendering them again from the same few strings
+(docs/performance.md). A row's HTML depends only on the values it is given, so the tag
+keeps what it rendered, keyed by the tag itself and by those values:
+
+    {% load fragments %}
+    {% remember row role telemedicine_enabled %} ...the cells of one row... {% endremember %}
+
+List every value the block reads, as with Django's own {% cache %} (whose vary_on this is):
+a value left out would let one row's HTML stand for another's. Nothing that changes per
+request (a CSRF token, the person's name) belongs inside. Values may be strings, numbers,
+and dicts or lists of them (frozen into the key).
+
+The memory is per process and in memory (no round trip; the cache's copy would cost one per
+row), and holds at most MAX_REMEMBERED pieces: past that it starts afresh. A reworded
+template is compiled into a new tag object (a restart in production, the autoreloader in
+development), so nothing the old wording rendered is served again.
+
+Registered as the template library "fragments" (settings.TEMPLATES' "libraries").
+"""
+
+from django import template
+from django.utils.safestring import SafeString, mark_safe
+
+register = template.Library()
+
+MAX_REMEMBERED = 20_000
+_remembered: dict[tuple, SafeString] = {}
+
+
+PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+def frozen(value):
+    """
+    A hashable stand-in for a template value: dicts and lists become tuples. Anything else
+    is refused: a model instance, say, is equal to any other copy of its row, whatever
+    its fields say now.
+    """
+    kind = type(value)
+    if kind in PLAIN:
+        return value
+    if kind is dict:
+        return tuple([(key, frozen(item)) for key, item in value.items()])
+    if kind is list or kind is tuple:
+        return tuple([frozen(item) for item in value])
+    if isinstance(value, str):  # SafeString and other subclasses
+        return str(value), kind.__name__
+    raise TypeError(f"{{% remember %}} keys on strings, numbers, dicts and lists, not {kind.__name__}")
+
+
+class RememberNode(template.Node):
+    def __init__(self, nodelist, values):
+        self.nodelist, self.values = nodelist, values
+
+    def render(self, context):
+        key = (self, *(frozen(value.resolve(context)) for value in self.values))
+        html = _remembered.get(key)
+        if html is None:
+            html = mark_safe(self.nodelist.render(context))  # the engine's own output, escaped as it renders
+            if len(_remembered) >= MAX_REMEMBERED:
+                _remembered.clear()
+            _remembered[key] = html
+        return html
+
+
+@register.tag
+def remember(parser, token):
+    """{% remember value1 value2 ... %}...{% endremember %}: see the module's docstring."""
+    values = [parser.compile_filter(bit) for bit in token.split_contents()[1:]]
+    if not values:
+        raise template.TemplateSyntaxError("{% remember %} needs the values its content shows.")
+    nodelist = parser.parse(("endremember",))
+    parser.delete_first_token()
+    return RememberNode(nodelist, values)
