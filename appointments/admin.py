@@ -72,6 +72,24 @@ class AppointmentAdminForm(forms.ModelForm):
         return cleaned
 
 
+class ReadOnlyModelAdmin(admin.ModelAdmin):
+    """
+    A record the clinic reads and nobody writes by hand (the emails sent, the audit trail,
+    guests): no add, change or delete here, and no actions ("delete selected" never appears).
+    """
+
+    actions = None
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Appointment)
 class AppointmentAdmin(admin.ModelAdmin):
     """
@@ -189,7 +207,7 @@ class AppointmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyModelAdmin):
     """The clinic's outbox, read-only: every email, to whom, and whether it was sent (or why not)."""
 
     list_display = ["created_at", "kind", "appointment_id", "email", "status", "attempts", "sent_at"]
@@ -201,20 +219,10 @@ class NotificationAdmin(admin.ModelAdmin):
         "status", "attempts", "next_attempt_at", "sent_at", "outcome",
     )  # fmt: skip
     readonly_fields = fields
-    actions = None
 
     @admin.display(description="To whom")
     def recipient_name(self, notification: Notification) -> str:
         return display_name(notification.recipient) if notification.recipient else "—"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(PatientProfile)

@@ -8,6 +8,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from appointments.admin import ReadOnlyModelAdmin
 from appointments.clinic_time import format_moment
 from appointments.roles import display_name
 from appointments.rules import may_open_staff_view
@@ -89,7 +90,7 @@ def csv_rows(events):
 
 
 @admin.register(AccessEvent)
-class AccessEventAdmin(admin.ModelAdmin):
+class AccessEventAdmin(ReadOnlyModelAdmin):
     """The audit trail, read-only for everyone: nobody adds, changes or deletes a record here."""
 
     list_filter = ["action", "reason", ("created_at", admin.DateFieldListFilter)]
@@ -99,18 +100,7 @@ class AccessEventAdmin(admin.ModelAdmin):
     # In words, as on the list; the codes stay in the database and the CSV export.
     fields = ("when", "what", "who", "appointment_id", "detail", "ip_address", "user_agent")
     readonly_fields = fields
-    # No admin actions at all: "delete selected" must never appear.
-    actions = None
     change_list_template = "admin/telemedicine/accessevent/change_list.html"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_list_display(self, request):
         """When, what and who in words; each row links to its appointment, as this reader may open it."""
@@ -185,7 +175,7 @@ def appointment_link_for(request):
 
 
 @admin.register(Guest)
-class GuestAdmin(admin.ModelAdmin):
+class GuestAdmin(ReadOnlyModelAdmin):
     """Who was invited to which visit, by whom, and whether it was withdrawn: read-only, as the audit trail."""
 
     list_display = ["name", "appointment_id", "invited_by_name", "invited_at", "revoked_at"]
@@ -193,7 +183,6 @@ class GuestAdmin(admin.ModelAdmin):
     search_fields = ["name", "email", "=appointment__id"]
     fields = ("appointment", "name", "email", "invited_by_name", "invited_at", "revoked_at", "revoked_by_name")
     readonly_fields = fields
-    actions = None
 
     @admin.display(description="Invited by", ordering="invited_by__last_name")
     def invited_by_name(self, guest: Guest) -> str:
@@ -202,12 +191,3 @@ class GuestAdmin(admin.ModelAdmin):
     @admin.display(description="Withdrawn by")
     def revoked_by_name(self, guest: Guest) -> str:
         return display_name(guest.revoked_by) if guest.revoked_by else "—"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

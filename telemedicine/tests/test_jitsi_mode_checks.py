@@ -13,6 +13,7 @@ from django.core.management.base import SystemCheckError
 
 from telemedicine.checks import check_jitsi_mode
 from telemedicine.tests.shortcuts import telemedicine
+from telemedicine.tests.test_tokens import JAAS_DOCUMENTED_FEATURES  # 8x8's list, written down once
 
 SECRET = "s3cret-for-tests-only-0123456789-abcdefghijklmnop"
 TENANT = "vpaas-magic-cookie-1fc542a3e4414a44b2611668195e2bfe"
@@ -74,23 +75,6 @@ def jaas(key_files, key="good", **values):
 def test_a_complete_configuration_passes(key_files, mode):
     values = {"public": {"JITSI_MODE": "public"}, "self_hosted": SELF_HOSTED, "jaas": jaas(key_files)}[mode]
     assert errors_for(**values) == []
-
-
-# Every feature key 8x8 documents for a JaaS token's context.features
-# (developer.8x8.com/jaas/docs/api-keys-jwt), in its order.
-JAAS_DOCUMENTED_FEATURES = [
-    "livestreaming",
-    "recording",
-    "transcription",
-    "sip-inbound-call",
-    "sip-outbound-call",
-    "inbound-call",
-    "outbound-call",
-    "file-upload",
-    "list-visitors",
-    "send-groupchat",
-    "create-polls",
-]
 
 
 @pytest.mark.parametrize("feature", JAAS_DOCUMENTED_FEATURES)
