@@ -20,6 +20,16 @@ def contact() -> str:
     return f"contact {settings.CLINIC_NAME}"
 
 
+def phone_link() -> str:
+    """
+    The clinic's number as a link a phone dials in one tap: "tel:02079460000" for "020 7946 0000"
+    (RFC 3966: no spaces; a leading + and the digits are kept, the visual separators dropped).
+    """
+    number = settings.CLINIC_PHONE.strip()
+    digits = "".join(character for character in number if character.isdigit())
+    return f"tel:{'+' if number.startswith('+') else ''}{digits}" if digits else ""
+
+
 def place() -> str:
     """Where a visit at the clinic takes place: "Riverside Clinic, 1 River Street, London"."""
     return ", ".join(part for part in (settings.CLINIC_NAME, settings.CLINIC_ADDRESS) if part)
@@ -30,6 +40,7 @@ def details() -> dict[str, str]:
     return {
         "clinic_name": settings.CLINIC_NAME,
         "clinic_phone": settings.CLINIC_PHONE,
+        "clinic_phone_link": phone_link(),
         "clinic_address": settings.CLINIC_ADDRESS,
         "clinic_place": place(),
         "clinic_contact": contact(),

@@ -251,6 +251,7 @@ def compose_password_reset(notification: Notification, now: datetime) -> EmailMe
         "valid_for": _duration_text(settings.PASSWORD_RESET_TIMEOUT),
         "clinic_name": settings.CLINIC_NAME,
         "clinic_phone": settings.CLINIC_PHONE,
+        "clinic_phone_link": clinic.phone_link(),
     }
     message = EmailMultiAlternatives(
         subject=f"Set your password for {settings.CLINIC_NAME}",

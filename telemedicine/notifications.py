@@ -14,6 +14,7 @@ from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from appointments.clinic import phone_link
 from appointments.clinic_time import format_clock, format_moment, zone_label
 from appointments.models import Notification
 from appointments.notifications import Drop, Reminder
@@ -102,6 +103,7 @@ def compose_guest_invitation(notification: Notification, now: datetime) -> Email
         "link": link_url(guest),
         "clinic_name": settings.CLINIC_NAME,
         "clinic_phone": settings.CLINIC_PHONE,
+        "clinic_phone_link": phone_link(),
     }
     message = EmailMultiAlternatives(
         subject=f"You are invited to a video visit on {context['when']}",

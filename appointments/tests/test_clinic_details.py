@@ -14,6 +14,7 @@ from django.urls import reverse
 from freezegun import freeze_time
 
 from appointments.checks import check_clinic_phone_is_set
+from appointments.clinic import phone_link
 from appointments.clinic_time import clinic_datetime
 from appointments.models import Notification
 from appointments.notifications import deliver, notify
@@ -86,7 +87,7 @@ class TestEmails:
         text, html = self.sent(in_person, Notification.Kind.INVITATION)
         assert "Where: at Riverside Clinic, 1 River Street, London" in text
         assert "To change or cancel the appointment, call Riverside Clinic on 020 7946 0000." in text
-        assert 'href="tel:020 7946 0000"' in html
+        assert 'href="tel:02079460000"' in html  # one tap on a phone dials it (RFC 3966: no spaces)
         assert "Blood test" not in text + html
 
     def test_the_cancellation_says_whom_to_call_to_rebook(self, in_person):
@@ -96,6 +97,21 @@ class TestEmails:
         assert "To book a new appointment, call Riverside Clinic on 020 7946 0000." in text
         assert "A note from Riverside Clinic: The lab is closed that day." in text
         assert "Blood test" not in text + html
+
+
+@pytest.mark.parametrize(
+    ("number", "link"),
+    [
+        ("020 7946 0000", "tel:02079460000"),
+        ("+44 20 7946-0000", "tel:+442079460000"),
+        ("+1 212.555.0100", "tel:+12125550100"),
+        ("", ""),
+        ("ask at reception", ""),
+    ],
+)
+def test_the_number_becomes_a_link_a_phone_dials(settings, number, link):
+    settings.CLINIC_PHONE = number
+    assert phone_link() == link
 
 
 class TestTheDeployCheck:
