@@ -46,9 +46,11 @@ class AppointmentRow(TypedDict):
     complete_url: str
     # What other apps add, by column name: {"video": {"phase": ..., "badge": ..., ...}}.
     columns: dict[str, dict[str, str]]
+    # Every value above in one string (row_key): what the list's template remembers a row's HTML by.
+    key: str
 
 
-# A column's cells: (appointment, now) -> the strings its template shows.
+# A column's cells: (appointment, now) -> the (plain) strings its template shows.
 ColumnCells = Callable[[Appointment, datetime], dict[str, str]]
 _columns: dict[str, ColumnCells] = {}
 
@@ -91,6 +93,23 @@ def detail_url_maker() -> Callable[[int], str]:
     return url_maker(Appointment.DETAIL_URL_NAME)
 
 
+def row_key(row: AppointmentRow) -> str:
+    """
+    Every value of `row` but its key, in one string: the template renders a row once per
+    process for each key ({% remember %}, project/fragments.py), so nothing the row shows
+    may be left out. It is the repr() of the whole row, so a field added later is in it
+    without anyone remembering to add it, and quotes and escapes keep the values apart
+    whatever they contain. One string is what the tag keys on fastest: freezing the row's
+    nested dicts for every row cost more than rendering some of them.
+    """
+    for cells in row["columns"].values():
+        for value in cells.values():
+            # A SafeString shows as a str's repr but renders unescaped: it would share a plain string's HTML.
+            if type(value) is not str:
+                raise TypeError(f"A column's cells are plain strings, not {type(value).__name__}")
+    return repr([item for item in row.items() if item[0] != "key"])
+
+
 def appointment_rows(
     appointments: Iterable[Appointment], role: str, now: datetime, *, show_date: bool = True
 ) -> list[AppointmentRow]:
@@ -117,17 +136,18 @@ def appointment_rows(
         else:
             people = f"{display_name(appointment.doctor)} · {display_name(appointment.patient)}"
         staff_row = role == STAFF
-        rows.append(
-            AppointmentRow(
-                pk=str(appointment.pk),
-                url=page_url(appointment.pk),
-                when=when,
-                people=people,
-                status=str(status_labels.get(appointment.status, appointment.status)),
-                cancel_url=cancel_url(appointment.pk) if staff_row and not appointment.is_closed else "",
-                # Offered from the visit's start only (rules.py); staff rows are for people who manage every visit.
-                complete_url=complete_url(appointment.pk) if staff_row and completes_from_now(appointment, now) else "",
-                columns={name: cells(appointment, now) for name, cells in columns},
-            )
+        row = AppointmentRow(
+            pk=str(appointment.pk),
+            url=page_url(appointment.pk),
+            when=when,
+            people=people,
+            status=str(status_labels.get(appointment.status, appointment.status)),
+            cancel_url=cancel_url(appointment.pk) if staff_row and not appointment.is_closed else "",
+            # Offered from the visit's start only (rules.py); staff rows are for people who manage every visit.
+            complete_url=complete_url(appointment.pk) if staff_row and completes_from_now(appointment, now) else "",
+            columns={name: cells(appointment, now) for name, cells in columns},
+            key="",
         )
+        row["key"] = row_key(row)
+        rows.append(row)
     return rows
