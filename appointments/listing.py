@@ -15,7 +15,7 @@ its call window has closed".
 """
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import TypedDict
 
 from django.urls import reverse
@@ -120,22 +120,31 @@ def appointment_rows(
     """
     # Staff open the staff view (the detail page is for the visit's own people only).
     page_url = url_maker(STAFF_VIEW_URL_NAME if role == STAFF else Appointment.DETAIL_URL_NAME)
-    cancel_url, complete_url = url_maker("appointments:cancel"), url_maker("appointments:complete")
+    staff_row = role == STAFF
+    if staff_row:  # only staff rows link to cancel and complete: the other lists skip two reverse()
+        cancel_url, complete_url = url_maker("appointments:cancel"), url_maker("appointments:complete")
     columns = list(_columns.items())
     # Once per status shown, not per row (format_slot keeps its own per-process memo of days and clock times).
     status_labels = dict(Appointment.Status.choices)
+    # A busy day repeats a few dozen slots: each is written once per list (asking for the active language
+    # and the per-process memo twice a row cost more than the rest of the row's own strings).
+    slot_texts: dict[tuple[date, time], str] = {}
     rows = []
     for appointment in appointments:
-        when = (
-            format_slot(appointment.date, appointment.time, zone=False) if show_date else format_clock(appointment.time)
-        )
+        slot = (appointment.date, appointment.time)
+        when = slot_texts.get(slot)
+        if when is None:
+            when = slot_texts[slot] = (
+                format_slot(appointment.date, appointment.time, zone=False)
+                if show_date
+                else format_clock(appointment.time)
+            )
         if role == DOCTOR:
             people = display_name(appointment.patient)
         elif role == PATIENT:
             people = display_name(appointment.doctor)
         else:
             people = f"{display_name(appointment.doctor)} · {display_name(appointment.patient)}"
-        staff_row = role == STAFF
         row = AppointmentRow(
             pk=str(appointment.pk),
             url=page_url(appointment.pk),
