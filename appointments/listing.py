@@ -15,7 +15,7 @@ its call window has closed".
 """
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import TypedDict
 
 from django.urls import reverse
@@ -46,9 +46,11 @@ class AppointmentRow(TypedDict):
     complete_url: str
     # What other apps add, by column name: {"video": {"phase": ..., "badge": ..., ...}}.
     columns: dict[str, dict[str, str]]
+    # Every value above in one string (row_key): what the list's template remembers a row's HTML by.
+    key: str
 
 
-# A column's cells: (appointment, now) -> the strings its template shows.
+# A column's cells: (appointment, now) -> the (plain) strings its template shows.
 ColumnCells = Callable[[Appointment, datetime], dict[str, str]]
 _columns: dict[str, ColumnCells] = {}
 
@@ -91,6 +93,23 @@ def detail_url_maker() -> Callable[[int], str]:
     return url_maker(Appointment.DETAIL_URL_NAME)
 
 
+def row_key(row: AppointmentRow) -> str:
+    """
+    Every value of `row` but its key, in one string: the template renders a row once per
+    process for each key ({% remember %}, project/fragments.py), so nothing the row shows
+    may be left out. It is the repr() of the whole row, so a field added later is in it
+    without anyone remembering to add it, and quotes and escapes keep the values apart
+    whatever they contain. One string is what the tag keys on fastest: freezing the row's
+    nested dicts for every row cost more than rendering some of them.
+    """
+    for cells in row["columns"].values():
+        for value in cells.values():
+            # A SafeString shows as a str's repr but renders unescaped: it would share a plain string's HTML.
+            if type(value) is not str:
+                raise TypeError(f"A column's cells are plain strings, not {type(value).__name__}")
+    return repr([item for item in row.items() if item[0] != "key"])
+
+
 def appointment_rows(
     appointments: Iterable[Appointment], role: str, now: datetime, *, show_date: bool = True
 ) -> list[AppointmentRow]:
@@ -101,33 +120,43 @@ def appointment_rows(
     """
     # Staff open the staff view (the detail page is for the visit's own people only).
     page_url = url_maker(STAFF_VIEW_URL_NAME if role == STAFF else Appointment.DETAIL_URL_NAME)
-    cancel_url, complete_url = url_maker("appointments:cancel"), url_maker("appointments:complete")
+    staff_row = role == STAFF
+    if staff_row:  # only staff rows link to cancel and complete: the other lists skip two reverse()
+        cancel_url, complete_url = url_maker("appointments:cancel"), url_maker("appointments:complete")
     columns = list(_columns.items())
     # Once per status shown, not per row (format_slot keeps its own per-process memo of days and clock times).
     status_labels = dict(Appointment.Status.choices)
+    # A busy day repeats a few dozen slots: each is written once per list (asking for the active language
+    # and the per-process memo twice a row cost more than the rest of the row's own strings).
+    slot_texts: dict[tuple[date, time], str] = {}
     rows = []
     for appointment in appointments:
-        when = (
-            format_slot(appointment.date, appointment.time, zone=False) if show_date else format_clock(appointment.time)
-        )
+        slot = (appointment.date, appointment.time)
+        when = slot_texts.get(slot)
+        if when is None:
+            when = slot_texts[slot] = (
+                format_slot(appointment.date, appointment.time, zone=False)
+                if show_date
+                else format_clock(appointment.time)
+            )
         if role == DOCTOR:
             people = display_name(appointment.patient)
         elif role == PATIENT:
             people = display_name(appointment.doctor)
         else:
             people = f"{display_name(appointment.doctor)} · {display_name(appointment.patient)}"
-        staff_row = role == STAFF
-        rows.append(
-            AppointmentRow(
-                pk=str(appointment.pk),
-                url=page_url(appointment.pk),
-                when=when,
-                people=people,
-                status=str(status_labels.get(appointment.status, appointment.status)),
-                cancel_url=cancel_url(appointment.pk) if staff_row and not appointment.is_closed else "",
-                # Offered from the visit's start only (rules.py); staff rows are for people who manage every visit.
-                complete_url=complete_url(appointment.pk) if staff_row and completes_from_now(appointment, now) else "",
-                columns={name: cells(appointment, now) for name, cells in columns},
-            )
+        row = AppointmentRow(
+            pk=str(appointment.pk),
+            url=page_url(appointment.pk),
+            when=when,
+            people=people,
+            status=str(status_labels.get(appointment.status, appointment.status)),
+            cancel_url=cancel_url(appointment.pk) if staff_row and not appointment.is_closed else "",
+            # Offered from the visit's start only (rules.py); staff rows are for people who manage every visit.
+            complete_url=complete_url(appointment.pk) if staff_row and completes_from_now(appointment, now) else "",
+            columns={name: cells(appointment, now) for name, cells in columns},
+            key="",
         )
+        row["key"] = row_key(row)
+        rows.append(row)
     return rows

@@ -10,7 +10,9 @@ keeps what it rendered, keyed by the tag itself and by those values:
     {% remember row role telemedicine_enabled %} ...the cells of one row... {% endremember %}
 
 List every value the block reads, as with Django's own {% cache %} (whose vary_on this is):
-a value left out would let one row's HTML stand for another's. Nothing that changes per
+a value left out would let one row's HTML stand for another's. A value the code has already
+made into one string of everything a piece shows is the cheapest key (the dashboard's rows
+carry one: appointments.listing.row_key). Nothing that changes per
 request (a CSRF token, the person's name) belongs inside. Values may be strings, numbers,
 and dicts or lists of them (frozen into the key).
 

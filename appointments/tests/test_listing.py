@@ -1,11 +1,17 @@
+import copy
 import datetime as dt
+import functools
+import operator
 
 import pytest
+from django.template.loader import render_to_string
 from django.urls import clear_script_prefix, reverse, set_script_prefix
+from django.utils.safestring import mark_safe
 
 from appointments.clinic_time import clinic_datetime
-from appointments.listing import DOCTOR, PATIENT, STAFF, appointment_rows, detail_url_maker
+from appointments.listing import DOCTOR, PATIENT, STAFF, appointment_rows, detail_url_maker, row_key
 from appointments.models import Appointment
+from project import fragments
 
 DAY = dt.date(2030, 1, 15)
 NOW = clinic_datetime(DAY, dt.time(10, 55))
@@ -101,3 +107,51 @@ def test_listing_reads_nothing_it_was_not_given(appointment, django_assert_num_q
     listed = list(Appointment.objects.for_listing("patient"))
     with django_assert_num_queries(0):
         appointment_rows(listed, DOCTOR, NOW)
+
+
+def leaves(row):
+    """Where each value the row shows sits: ("when",), ("columns", "video", "badge")..."""
+    for name, value in row.items():
+        if name == "columns":
+            yield from ((name, column, cell) for column, cells in value.items() for cell in cells)
+        elif name != "key":
+            yield (name,)
+
+
+def test_a_rows_key_holds_every_value_its_html_shows(make_appointment):
+    """
+    The dashboard renders each row once per process for its key ({% remember %}): a value
+    left out of the key would let one row's HTML stand for another's. Each value in turn is
+    changed, and the row must render as it would afresh, not as the row it was.
+    """
+    make_appointment(date=DAY, time=dt.time(10), is_telemedicine=True)  # staff rows then show every link too
+    [row] = rows(STAFF, show_date=True)
+    page = {"role": STAFF, "show_date": True, "telemedicine_enabled": True, "clinic_zone": "London time"}
+
+    def render(shown):
+        return render_to_string("appointments/dashboard.html#appointment-rows", {**page, "rows": [shown]})
+
+    paths = list(leaves(row))
+    assert ("columns", "video", "phase") in paths
+    assert ("complete_url",) in paths
+    for path in paths:
+        changed = copy.deepcopy(row)
+        *parents, name = path
+        holder = functools.reduce(operator.getitem, parents, changed)
+        holder[name] = f"{holder[name]}-changed"
+        changed["key"] = row_key(changed)
+        fragments._remembered.clear()
+        afresh = render(changed)
+        fragments._remembered.clear()
+        assert render(row) != afresh, f"{path} is not shown at all"
+        assert render(changed) == afresh, f"{path} is missing from the row's key"
+
+
+def test_a_column_cell_must_be_a_plain_string(appointment, monkeypatch):
+    """A SafeString would share the key of the same plain string while rendering unescaped."""
+    from appointments import listing
+
+    monkeypatch.setattr(listing, "_columns", {})
+    listing.add_column("weekday", lambda appointment, now: {"day": mark_safe("<b>Tuesday</b>")})
+    with pytest.raises(TypeError):
+        rows(DOCTOR)
