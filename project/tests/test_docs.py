@@ -52,3 +52,20 @@ def test_a_broken_link_is_caught(tmp_path):
     found = [(target, anchor) for target, anchor in links(page)]
     assert found == [("", "title"), ("", "nowhere"), ("missing.md", None)]
     assert anchors(page) == {"title"}
+
+
+def test_the_url_table_names_every_route():
+    """docs/architecture.md's URL table is where a newcomer looks a route up: none may be missing."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    def names(patterns, namespace=""):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                if pattern.namespace != "admin":
+                    yield from names(pattern.url_patterns, f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace)
+            elif isinstance(pattern, URLPattern) and pattern.name:
+                yield namespace + pattern.name
+
+    table = (BASE_DIR / "docs" / "architecture.md").read_text().split("## URLs", 1)[1]
+    missing = [name for name in names(get_resolver().url_patterns) if f"`{name}`" not in table]
+    assert missing == [], f"routes missing from docs/architecture.md's URL table: {missing}"
