@@ -62,7 +62,8 @@ def test_the_url_table_names_every_route():
         for pattern in patterns:
             if isinstance(pattern, URLResolver):
                 if pattern.namespace != "admin":
-                    yield from names(pattern.url_patterns, f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace)
+                    inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+                    yield from names(pattern.url_patterns, inner)
             elif isinstance(pattern, URLPattern) and pattern.name:
                 yield namespace + pattern.name
 
