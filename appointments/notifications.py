@@ -44,9 +44,9 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from . import calendar, clinic
-from .clinic_time import clinic_now, format_clock, format_day, format_moment, zone_label
+from .clinic_time import clinic_now, format_clock, format_day, format_duration, format_moment, zone_label
 from .models import Appointment, Notification
-from .roles import display_name, doctor_name
+from .roles import doctor_name
 
 logger = logging.getLogger("appointments")
 
@@ -151,14 +151,10 @@ def appointment_context(notification: Notification, now: datetime) -> dict:
     subject, headline = WORDING[notification.kind]
     when = format_moment(appointment.starts_at)
     context = {
-        "notification": notification,
-        "kind": notification.kind,
         "subject": subject.format(when=when),
         "headline": headline,
         "greeting_name": notification.recipient.first_name if notification.recipient else "",
         "doctor": doctor_name(appointment.doctor),
-        "patient_name": display_name(appointment.patient),
-        "when": when,
         "day": format_day(appointment.date),
         "clock": format_clock(appointment.time),
         "zone": zone_label(),
@@ -167,7 +163,6 @@ def appointment_context(notification: Notification, now: datetime) -> dict:
         "is_cancelled": notification.kind == Kind.CANCELLED or appointment.status == Appointment.Status.CANCELLED,
         "appointment_url": site_url(appointment.get_absolute_url()),
         **clinic.details(),
-        "site_url": settings.SITE_URL,
     }
     if context["is_cancelled"]:
         # What the canceller wrote for the patient (rules.py: never the reason for the visit).
@@ -184,6 +179,9 @@ def why_not_send(notification: Notification, now: datetime) -> str:
         return "the appointment no longer exists"
     if notification.recipient is not None and not notification.recipient.is_active:
         return "the person's account is no longer active"
+    if notification.recipient_id not in (None, appointment.patient_id) and notification.kind != Kind.CANCELLED:
+        # The admin gave the visit to another patient: the one before is told it is cancelled, nothing more.
+        return "the appointment was given to another patient"
     if notification.kind == Kind.CANCELLED:
         announced = Notification.objects.filter(
             appointment=appointment, email=notification.email, status=Status.SENT
@@ -248,10 +246,8 @@ def compose_password_reset(notification: Notification, now: datetime) -> EmailMe
         "greeting_name": user.first_name,
         "username": user.get_username(),
         "reset_url": site_url(reverse("password_reset_confirm", args=[uid, token])),
-        "valid_for": _duration_text(settings.PASSWORD_RESET_TIMEOUT),
-        "clinic_name": settings.CLINIC_NAME,
-        "clinic_phone": settings.CLINIC_PHONE,
-        "clinic_phone_link": clinic.phone_link(),
+        "valid_for": format_duration(settings.PASSWORD_RESET_TIMEOUT),
+        **clinic.details(),
     }
     message = EmailMultiAlternatives(
         subject=f"Set your password for {settings.CLINIC_NAME}",
@@ -260,13 +256,6 @@ def compose_password_reset(notification: Notification, now: datetime) -> EmailMe
     )
     message.attach_alternative(render_to_string("registration/password_reset_email.html", context), "text/html")
     return message
-
-
-def _duration_text(seconds: int) -> str:
-    hours, minutes = divmod(seconds // 60, 60)
-    if hours and not minutes:
-        return f"{hours} hour{'s' if hours != 1 else ''}"
-    return f"{seconds // 60} minutes"
 
 
 add_composer(Kind.PASSWORD_RESET, compose_password_reset)

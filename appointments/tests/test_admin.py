@@ -302,3 +302,42 @@ def test_the_reason_only_for_staff_who_may_read_it(appointment, staff_client, st
     staff.user_permissions.add(Permission.objects.get(codename="view_reason"))
     html = staff_client.get(change_url(appointment)).content.decode()
     assert '<label for="id_description">Reason:</label>' in html
+
+
+@pytest.mark.parametrize("invitation_went_out", [True, False])
+def test_a_patient_replaced_in_the_admin_gets_nothing_more_about_the_visit(
+    invitation_went_out, appointment, staff_client, other_patient
+):
+    """
+    Emails still owed to the patient who was replaced (an invitation still retrying, a
+    reschedule) would tell them of a visit that is no longer theirs: they are dropped. The
+    cancellation goes out only to someone who had been told of the visit.
+    """
+    from django.core import mail
+
+    from appointments.models import Notification
+    from appointments.notifications import deliver, notify
+
+    for user in (appointment.patient, other_patient):
+        user.email = f"{user.username}@example.org"
+        user.save()
+    invitation = notify(appointment, Notification.Kind.INVITATION)
+    if invitation_went_out:
+        deliver(invitation.pk)
+    notify(appointment, Notification.Kind.RESCHEDULED)  # still owed when the admin steps in
+    mail.outbox.clear()
+    assert post_change(staff_client, appointment, patient=other_patient.pk).status_code == 302
+    owed = Notification.objects.filter(status=Notification.Status.PENDING).order_by("pk")
+    for pk in owed.values_list("pk", flat=True):
+        deliver(pk)
+    replaced = appointment.patient.email
+    told_replaced = [message.subject for message in mail.outbox if message.to == [replaced]]
+    if invitation_went_out:
+        assert len(told_replaced) == 1
+        assert told_replaced[0].endswith("is cancelled")
+    else:
+        assert told_replaced == []
+    assert [message.to for message in mail.outbox if message.to != [replaced]] == [[other_patient.email]]
+    dropped = Notification.objects.get(kind=Notification.Kind.RESCHEDULED)
+    assert dropped.status == Notification.Status.DROPPED
+    assert dropped.outcome == "the appointment was given to another patient"
