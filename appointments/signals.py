@@ -65,6 +65,13 @@ def plain_value(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
+def changed_fields(before: dict[str, Any], after: dict[str, Any], names) -> dict[str, tuple[Any, Any]]:
+    """The `fields` of an announcement: each of `names` whose value differs, as (before, after) plain values."""
+    return {
+        name: (plain_value(before[name]), plain_value(after[name])) for name in names if before[name] != after[name]
+    }
+
+
 def changes_between(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[Change, dict[str, tuple[Any, Any]]]]:
     """
     The announcements an edit calls for, given the appointment's values before and after it
@@ -73,9 +80,7 @@ def changes_between(before: dict[str, Any], after: dict[str, Any]) -> list[tuple
     """
 
     def changed(names):
-        return {
-            name: (plain_value(before[name]), plain_value(after[name])) for name in names if before[name] != after[name]
-        }
+        return changed_fields(before, after, names)
 
     found = []
     if people := changed(PEOPLE_FIELDS):

@@ -39,7 +39,7 @@ from .rules import (
     may_reschedule,
     may_see_reason,
 )
-from .signals import Change, announce
+from .signals import WHEN_FIELDS, Change, announce, changed_fields
 from .wording import appointment_label, done
 
 DASHBOARD_TEMPLATE = "appointments/dashboard.html"
@@ -175,26 +175,31 @@ def reschedule(request: HtmxHttpRequest, appointment_id: int) -> HttpResponse:
         return back_to(request, appointment)
     form = RescheduleForm(request.POST if request.method == "POST" else None, appointment=appointment)
     if request.method == "POST" and form.is_valid():
-        before = {"date": appointment.date.isoformat(), "time": f"{appointment.time:%H:%M}"}
+        before = {"date": appointment.date, "time": appointment.time}
         was = format_slot(appointment.date, appointment.time)
         with transaction.atomic():
             moved = appointment.reschedule(form.cleaned_data["date"], form.cleaned_data["time"])
             if moved:
-                after = {"date": appointment.date.isoformat(), "time": f"{appointment.time:%H:%M}"}
-                fields = {name: (before[name], after[name]) for name in before if before[name] != after[name]}
+                # Written as the admin's changes are (signals.changed_fields): one audit trail, one notation.
+                fields = changed_fields(before, {"date": appointment.date, "time": appointment.time}, WHEN_FIELDS)
                 announce(appointment, Change.RESCHEDULED, actor=request.user, request=request, fields=fields)
                 notify(appointment, Notification.Kind.RESCHEDULED)
         if moved:
-            messages.success(
-                request, done(appointment, request.user, f"(moved from {was}). The patient is told by email")
-            )
+            moved_text = done(appointment, request.user, f"(moved from {was})")
+            messages.success(request, f"{moved_text} {told_by_email(appointment, ', with an updated calendar file')}")
         else:
             messages.error(
                 request, "This appointment changed meanwhile and was not moved. Please check it and try again."
             )
         return back_to(request, appointment)
     status = 400 if form.is_bound else 200
-    context = {"form": form, "appointment": appointment, "back_url": page_of(request, appointment)}
+    context = {
+        "form": form,
+        "appointment": appointment,
+        "patient_name": display_name(appointment.patient),
+        "told": told_by_email(appointment, ", with an updated calendar file"),
+        "back_url": page_of(request, appointment),
+    }
     return render(request, "appointments/reschedule.html", context, status=status)
 
 

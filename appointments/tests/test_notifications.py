@@ -344,14 +344,34 @@ class TestReschedule:
         assert "Dr Gregory House already sees Pat Ient at 09:00" in response.context["form"].errors["time"][0]
 
     @freeze_time(BEFORE)
-    def test_the_move_is_audited(self, client_for, doctor, visit):
+    @pytest.mark.parametrize(
+        "form,detail",
+        [
+            ({"date": "2030-01-16", "time": "10:00"}, "date: 2030-01-15 -> 2030-01-16"),
+            # In the admin's notation too (test_admin): one audit trail, one way to write a time.
+            ({"date": "2030-01-15", "time": "11:30"}, "time: 10:00:00 -> 11:30:00"),
+        ],
+    )
+    def test_the_move_is_audited(self, client_for, doctor, visit, form, detail):
         from telemedicine.models import AccessEvent
 
-        client_for(doctor).post(
-            reverse("appointments:reschedule", args=[visit.pk]), {"date": "2030-01-16", "time": "10:00"}
-        )
+        client_for(doctor).post(reverse("appointments:reschedule", args=[visit.pk]), form)
         event = AccessEvent.objects.get(action="appointment-changed")
-        assert (event.reason, event.detail) == ("rescheduled", "date: 2030-01-15 -> 2030-01-16")
+        assert (event.reason, event.detail) == ("rescheduled", detail)
+
+    @freeze_time(BEFORE)
+    @pytest.mark.parametrize(
+        "email,told", [("pat@example.org", "is told by email"), ("", "has no email address: please tell them yourself")]
+    )
+    def test_the_page_and_the_message_say_whether_the_patient_is_told(self, client_for, doctor, visit, email, told):
+        visit.patient.email = email
+        visit.patient.save()
+        client = client_for(doctor)
+        assert told in client.get(reverse("appointments:reschedule", args=[visit.pk])).content.decode()
+        response = client.post(
+            reverse("appointments:reschedule", args=[visit.pk]), {"date": "2030-01-16", "time": "10:00"}, follow=True
+        )
+        assert told in " ".join(str(message) for message in response.context["messages"])
 
     @freeze_time(BEFORE)
     def test_a_closed_visit_does_not_move(self, client_for, doctor, visit):
