@@ -10,6 +10,8 @@ parallelism (the GIL), threads absorb waiting on the database and the network.
 import multiprocessing
 import os
 
+from gunicorn import glogging
+
 wsgi_app = "project.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # One process per core plus one is the usual start; WEB_CONCURRENCY overrides (as on most hosts).
@@ -29,6 +31,23 @@ max_requests_jitter = max_requests // 10
 # Behind a TLS proxy, trust its X-Forwarded-* headers (set the proxy's address in production).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None  # "-" for stdout
+# gunicorn's default line quotes the request line and the Referer, query strings included: a sign-in
+# link's ?t=, a guest's ?k=. The path (%(U)s) only, and no Referer; and the path itself through
+# project.log.redact (a password-reset link carries its token in the path).
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)s'
+
+
+class RedactingLogger(glogging.Logger):
+    """gunicorn's logger (its documented `logger_class` setting), each access line's values through redact()."""
+
+    def atoms(self, resp, req, environ, request_time):
+        from project.log import redact  # the app's own rules; gunicorn reads this file before the app is importable
+
+        atoms = super().atoms(resp, req, environ, request_time)
+        return {name: redact(value) if isinstance(value, str) else value for name, value in atoms.items()}
+
+
+logger_class = RedactingLogger
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 proc_name = "clinic"

@@ -17,8 +17,11 @@ REDACTIONS = [
     (re.compile(r"\bclinic-[0-9a-f]{32}\b"), "clinic-[room]"),
     # JSON Web Tokens (Jitsi room tokens): header.payload.signature, base64url.
     (re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), "[token]"),
-    # One-tap sign-in links (django-sesame's ?sesame=<token>).
-    (re.compile(r"(sesame=)[^&\s'\"]+"), r"\1[token]"),
+    # One-tap sign-in links (django-sesame's token, named "t" here: SESAME_TOKEN_NAME; "sesame" is its
+    # default) and guests' links (?k=<token>): whoever holds one is let in.
+    (re.compile(r"([?&](?:t|k|sesame)=)[^&\s'\"]+"), r"\1[token]"),
+    # Password-reset links: /password/reset/<uid>/<token>/.
+    (re.compile(r"(/password/reset/)[^/\s]+/[^/\s]+/"), r"\1[token]/"),
     # PostgreSQL's and SQLite's constraint details quote the offending values.
     (re.compile(r"(Key \([^)]*\)=\()[^)]*(\))"), r"\1…\2"),
 ]
