@@ -99,24 +99,28 @@ MIDDLEWARE = [
     # a busy doctor's dashboard, refreshed every 30 s, shrinks to a tenth (docs/performance.md).
     # Django pads each answer with random bytes against BREACH ("Heal The Breach").
     "django.middleware.gzip.GZipMiddleware",
+    # The security headers, outside everything that may answer early (the outage 503s below):
+    # they need no session, and every answer carries them.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "project.middleware.PermissionsPolicyMiddleware",
     # Django's, but a session that cannot be saved back during an outage keeps the view's answer.
     "project.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # Cache-Control: private, no-store on everything a signed-in person is sent.
-    "project.middleware.PrivatePagesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "project.middleware.HtmxLoginRedirectMiddleware",
     # Redis or the database unreachable: 503 with Retry-After, never the login page (project/outages.py).
     "project.outages.ServiceUnavailableMiddleware",
+    # Cache-Control: private, no-store on everything a signed-in person is sent. Inside the outage
+    # check, which has read the user already (or answered its own no-store 503): asking again for a
+    # user that could not be read would turn the 503 into a server error.
+    "project.middleware.PrivatePagesMiddleware",
     # A session's two clocks (idle, absolute): after the outage check, so an unreachable store is a
     # 503 (page or htmx notice) before anything reads the session here.
     "project.middleware.SlidingSessionMiddleware",
-    "project.middleware.PermissionsPolicyMiddleware",
     # Abuse limits (project/rate_limits.py): 429 (project.errors.too_many_requests), page or partial.
     "project.rate_limits.AbuseLimitMiddleware",
     # Axes last, as its documentation asks: it must see the outcome of authentication.

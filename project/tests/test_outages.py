@@ -59,7 +59,7 @@ def signed_in(user) -> Client:
     return client
 
 
-def assert_unavailable(response, retries=True):
+def assert_unavailable(response, retries=True, through_middleware=True):
     body = response.content.decode()
     assert response.status_code == 503
     assert UNAVAILABLE in body
@@ -68,6 +68,9 @@ def assert_unavailable(response, retries=True):
     assert response["Cache-Control"] == "no-store"
     assert "Location" not in response
     assert ("this page will retry" in body) is retries
+    # The security headers are on this answer too (docs/security.md: on every answer).
+    for header in ["Content-Security-Policy", "X-Frame-Options", "Permissions-Policy"]:
+        assert (header in response) is through_middleware, header
     for inside in ["Traceback", "ConnectionError", "OperationalError", "127.0.0.1", "redis", ".py"]:
         assert inside not in body
 
@@ -75,11 +78,14 @@ def assert_unavailable(response, retries=True):
 # --- An outage is not a logout ----------------------------------------------------------
 
 
-def test_a_signed_in_patient_gets_the_503_page_not_the_login_page_while_redis_is_down(in_redis, patient, visit):
+def test_a_signed_in_patient_gets_the_503_page_not_the_login_page_while_redis_is_down(in_redis, patient, visit, caplog):
     client = signed_in(patient)
     in_redis.stop()
     response = client.get(url("appointment-detail-telemedicine", visit))
     assert_unavailable(response)
+    # Answered once, as the outage it is: its warning, and Django's line for any 5xx, never a traceback.
+    assert any(record.levelname == "WARNING" for record in caplog.records)
+    assert [record.getMessage() for record in caplog.records if record.exc_info] == []
     assert f'<meta http-equiv="refresh" content="{outages.PAGE_RETRY_SECONDS}">' in response.content.decode()
     assert response["Retry-After"] == str(outages.PAGE_RETRY_SECONDS)
 
@@ -314,7 +320,7 @@ def test_an_outage_met_outside_any_view_is_a_503_from_the_500_handler():
         raise OperationalError("connection to server at 10.0.0.5 failed")
     except OperationalError:
         response = errors.server_error(request)
-    assert_unavailable(response)
+    assert_unavailable(response, through_middleware=False)  # the handler alone: the middleware adds them
 
 
 def test_any_other_error_is_still_the_500_page():
