@@ -125,10 +125,11 @@ def record_link_refused(request, link, refusal, *, user=None) -> None:
 
 
 def record_guest(request, guest, action, *, user=None, reason="") -> None:
-    """Something about a guest: invited or withdrawn (by `user`, or the request's), or their own act."""
+    """
+    Something about a guest: invited or withdrawn by `user`, or the guest's own act (no user: whoever
+    else is signed in on that browser, a patient opening their relative's link, did not do it).
+    """
     logger.info("guest %s appointment=%s guest=%s", action, guest.appointment_id, guest.pk)
-    if user is None and request is not None and request.user.is_authenticated:
-        user = request.user
     _write(request, guest.appointment_id, action, reason, user=user, guest=guest)
 
 

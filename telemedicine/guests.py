@@ -91,7 +91,7 @@ def invite(appointment: Appointment, *, name: str, email: str, by: User, request
     """Invite a guest and owe them their email; call only after may_invite() and room_left()."""
     with transaction.atomic():
         guest = Guest.objects.create(appointment=appointment, name=name, email=email, invited_by=by)
-        audit.record_guest(request, guest, audit.AccessEvent.Action.GUEST_INVITED)
+        audit.record_guest(request, guest, audit.AccessEvent.Action.GUEST_INVITED, user=by)
         notify_about(appointment, Notification.Kind.GUEST_INVITATION, email=email, reference=guest.pk)
     return guest
 

@@ -67,7 +67,7 @@ def events_of(appointment: Appointment, person_id: PersonId):
     events = AccessEvent.objects.filter(appointment_id=appointment.pk)
     if isinstance(person_id, str) and person_id.startswith(GUEST_PREFIX):
         return events.filter(guest_id=int(person_id.removeprefix(GUEST_PREFIX)))
-    return events.filter(user_id=person_id)
+    return events.filter(user_id=person_id, guest__isnull=True)  # a user's own acts, not those about a guest
 
 
 # A room page that missed this many heartbeats in a row is closed.

@@ -146,6 +146,21 @@ class TestTheGuestsLink:
         assert cookie["samesite"] == "Lax"
         assert AccessEvent.objects.get().action == "guest-link-opened"
 
+    def test_it_is_recorded_as_the_guests_act_whoever_is_signed_in_on_that_browser(self, client_for, patient, ivy):
+        """A patient opening their relative's link on their own computer did not open it themselves."""
+        with freeze_time(BEFORE):
+            client = client_for(patient)
+            assert client.get(reverse("appointments:dashboard")).status_code == 200  # signed in, at that moment
+            client.get(f"{reverse('telemedicine:guest-open', args=[ivy.pk])}?k={guests.link_token(ivy)}")
+        opened = AccessEvent.objects.get(action="guest-link-opened")
+        assert (opened.guest_id, opened.user_id) == (ivy.pk, None)
+
+    @freeze_time(BEFORE)
+    def test_an_invitation_names_who_invited(self, client_for, doctor, visit):
+        TestInviting().invite(client_for(doctor), visit, name="Ivy")
+        invited = AccessEvent.objects.get(action="guest-invited")
+        assert (invited.guest.name, invited.user_id) == ("Ivy", doctor.pk)
+
     def test_it_gives_no_session_to_anything_else(self, ivy, visit):
         client = guest_client(ivy)
         assert "sessionid" not in client.cookies
