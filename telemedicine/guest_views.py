@@ -244,16 +244,22 @@ def invite_guest(request: HtmxHttpRequest, appointment_id: int) -> HttpResponse:
         audit.record_refusal(request, appointment.pk, "not-assigned-doctor")
         raise Http404("You cannot invite guests to this appointment.")
     form = InviteGuestForm(request.POST)
-    if form.is_valid() and guests.room_left(appointment) == 0:
-        form.add_error(
-            None, f"This visit already has {guests.guests_per_visit()} guests. Withdraw one to invite another."
-        )
     if not form.is_valid():
         return _guests_answer(request, appointment, form, status=400)
     assert request.user.is_authenticated
-    guest = guests.invite(
-        appointment, name=form.cleaned_data["name"], email=form.cleaned_data["email"], by=request.user, request=request
-    )
+    try:
+        guest = guests.invite(
+            appointment,
+            name=form.cleaned_data["name"],
+            email=form.cleaned_data["email"],
+            by=request.user,
+            request=request,
+        )
+    except guests.NoRoomLeft:
+        form.add_error(
+            None, f"This visit already has {guests.guests_per_visit()} guests. Withdraw one to invite another."
+        )
+        return _guests_answer(request, appointment, form, status=400)
     if not request.htmx:
         messages.success(request, f"{guest.name} is invited. Their link arrives by email.")
     return _guests_answer(request, appointment)

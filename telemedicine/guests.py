@@ -33,7 +33,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from appointments.models import Notification
+from appointments.models import Appointment, Notification
 from appointments.notifications import notify_about
 
 from . import audit
@@ -44,7 +44,6 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
     from django.http import HttpRequest
 
-    from appointments.models import Appointment
 
 GUESTS_PER_VISIT_DEFAULT = 2
 SALT = "telemedicine.guest-link"
@@ -65,7 +64,8 @@ def patient_may_invite(appointment: Appointment) -> bool:
 
 
 def may_invite(user: User | AnonymousUser, appointment: Appointment) -> bool:
-    if not user.is_authenticated or appointment.is_closed:
+    """Guests join a video call: only to an open video visit, by its doctor (or its patient, when allowed)."""
+    if not user.is_authenticated or appointment.is_closed or not appointment.is_telemedicine:
         return False
     if user.pk == appointment.doctor_id:
         return True
@@ -87,9 +87,20 @@ def room_left(appointment: Appointment) -> int:
     return max(0, guests_per_visit() - active_guests(appointment).count())
 
 
+class NoRoomLeft(Exception):
+    """The visit already has GUESTS_PER_VISIT guests."""
+
+
 def invite(appointment: Appointment, *, name: str, email: str, by: User, request: HttpRequest) -> Guest:
-    """Invite a guest and owe them their email; call only after may_invite() and room_left()."""
+    """
+    Invite a guest and owe them their email; call only after may_invite(). NoRoomLeft when the
+    visit is full, decided with the appointment's row locked: two invitations at once cannot
+    both take the last place.
+    """
     with transaction.atomic():
+        Appointment.objects.select_for_update().only("pk").get(pk=appointment.pk)
+        if room_left(appointment) == 0:
+            raise NoRoomLeft
         guest = Guest.objects.create(appointment=appointment, name=name, email=email, invited_by=by)
         audit.record_guest(request, guest, audit.AccessEvent.Action.GUEST_INVITED, user=by)
         notify_about(appointment, Notification.Kind.GUEST_INVITATION, email=email, reference=guest.pk)

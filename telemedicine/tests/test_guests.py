@@ -129,6 +129,21 @@ class TestInviting:
         assert not Guest.objects.get(pk=ivy.pk).is_revoked
 
     @freeze_time(BEFORE)
+    def test_no_guests_for_a_visit_at_the_clinic(self, client_for, doctor, visit):
+        """A guest joins a video call: an in-person visit has none to join, and takes no place."""
+        Appointment.objects.filter(pk=visit.pk).update(is_telemedicine=False)
+        assert self.invite(client_for(doctor), visit).status_code == 404
+        assert not Guest.objects.exists()
+
+    def test_the_last_place_is_decided_with_the_visit_locked(self, doctor, visit, settings):
+        """invite() itself refuses a full visit: two invitations at once cannot both take the last place."""
+        settings.GUESTS_PER_VISIT = 1
+        guests.invite(visit, name="One", email="one@example.org", by=doctor, request=None)
+        with pytest.raises(guests.NoRoomLeft):
+            guests.invite(visit, name="Two", email="two@example.org", by=doctor, request=None)
+        assert list(Guest.objects.values_list("name", flat=True)) == ["One"]
+
+    @freeze_time(BEFORE)
     def test_no_guests_for_a_closed_visit(self, client_for, doctor, visit):
         Appointment.objects.filter(pk=visit.pk).update(status="cancelled")
         assert self.invite(client_for(doctor), visit).status_code == 404
