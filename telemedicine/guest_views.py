@@ -121,11 +121,15 @@ def guest_room(request: HtmxHttpRequest, guest_id: int) -> HttpResponse:
     appointment = guest.appointment
     now = timezone.now()
     access = guest_access(guest, appointment, now)
+    left = request.GET.get("left") == "1"
+    context = _card_context(guest, now) | {"access": access, "left": left}
+    if left and access.refusal is not Refusal.GUEST_REVOKED:
+        # Back from the call (its Leave link): a page that says so, no room served and nothing recorded.
+        return render(request, GUEST_TEMPLATE, context)
     audit.record_guest_room_decision(request, guest, access)
     if access.refusal is Refusal.GUEST_REVOKED:
         return render(request, f"{GUEST_TEMPLATE}#link-refused", status=403)
-    context = _card_context(guest, now) | {"access": access, "left": request.GET.get("left") == "1"}
-    if not access.allowed or context["left"]:
+    if not access.allowed:
         return render(request, GUEST_TEMPLATE, context, status=200 if access.phase is Phase.WAITING else 403)
     # The server's own mark that the room page was served: only then is the guest's "joined" believed.
     presence.mark_room_open(appointment, presence.guest_person(guest.pk), now)

@@ -298,6 +298,19 @@ class TestWithdrawing:
         assert Notification.objects.get().outcome == "the invitation was withdrawn before it went out"
 
 
+class TestLeaving:
+    @freeze_time(OPENS)
+    def test_back_from_the_call_the_guest_is_told_and_nothing_is_recorded(self, ivy, visit):
+        client = guest_client(ivy)
+        recorded_before = AccessEvent.objects.count()
+        response = client.get(f"{room(ivy)}?left=1")
+        assert response.status_code == 200
+        body = response.content.decode()
+        assert "You have left the video call." in body
+        assert visit.get_jitsi_room_name() not in body
+        assert AccessEvent.objects.count() == recorded_before
+
+
 class TestCallReports:
     @freeze_time(OPENS)
     def test_the_guests_join_and_leave_are_recorded_as_theirs(self, ivy, visit):
