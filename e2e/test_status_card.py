@@ -54,7 +54,8 @@ def test_patient_card_follows_doctor_switching_video_visit(
     expect(card).to_have_attribute("data-phase", "waiting", timeout=within_a_poll)
     expect(card).to_contain_text("The video call opens in")
 
-    # The call opens within the hour: switching off is asked first (e2e/test_confirmations.py has more).
+    # The call opens within the hour: switching off is asked first (more in
+    # appointments/tests/test_confirmations.py and telemedicine/tests/test_switch_off_confirmation.py).
     doctor_page.get_by_role("switch", name=re.compile("Video visit")).uncheck()
     doctor_page.get_by_role("button", name="Yes, switch video off").click()
     expect(card).to_have_attribute("data-phase", "in-person", timeout=within_a_poll)
