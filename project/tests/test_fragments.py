@@ -74,6 +74,9 @@ def test_values_that_are_not_plain_are_refused():
 def test_the_memory_starts_afresh_when_full(monkeypatch):
     monkeypatch.setattr(fragments, "MAX_REMEMBERED", 3)
     template = compile_template(ROW)
+    fragments._remembered.clear()
+    sizes = []
     for minute in range(5):
         render(template, row={"when": f"10:0{minute}", "video": {}}, role="doctor")
-    assert len(fragments._remembered) <= 3
+        sizes.append(len(fragments._remembered))
+    assert sizes == [1, 2, 3, 1, 2]  # full at 3: cleared, then the new piece kept

@@ -270,13 +270,20 @@ class TestWithdrawing:
     @freeze_time(OPENS)
     def test_from_the_next_request_on_the_link_opens_nothing(self, client_for, doctor, ivy, visit):
         client = guest_client(ivy)
-        assert client.get(room(ivy)).status_code == 200
-        response = client_for(doctor).post(reverse("telemedicine:revoke-guest", args=[ivy.pk]), **HTMX)
-        assert "Withdrawn" in response.content.decode()
-        again = client.get(room(ivy))
+        # In a token mode: before the withdrawal the page carries the room and a token signed for the guest.
+        with telemedicine(
+            JITSI_MODE="self_hosted", JITSI_APP_ID="clinic", JITSI_APP_SECRET=SECRET, JITSI_DOMAIN="video.example"
+        ):
+            before = client.get(room(ivy))
+            assert before.status_code == 200
+            assert visit.get_jitsi_room_name() in before.content.decode()
+            assert '"jwt": "' in before.content.decode()
+            response = client_for(doctor).post(reverse("telemedicine:revoke-guest", args=[ivy.pk]), **HTMX)
+            assert "Withdrawn" in response.content.decode()
+            again = client.get(room(ivy))
         assert again.status_code == 403
         assert visit.get_jitsi_room_name() not in again.content.decode()
-        assert "jwt" not in again.content.decode()
+        assert '"jwt"' not in again.content.decode()
         event = AccessEvent.objects.get(action="guest-revoked")
         assert (event.guest, event.user) == (ivy, doctor)
 

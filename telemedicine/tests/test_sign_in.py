@@ -170,6 +170,8 @@ class TestAudit:
         token = link.split("t=")[1]
         open_link(link)
         open_link(link)
+        # Both attempts were logged (the second refused), and neither line names the token.
+        assert any("refused" in r.getMessage() for r in caplog.records)
         assert not [r for r in caplog.records if token in r.getMessage()]
         assert not AccessEvent.objects.filter(detail__contains=token).exists()
 
@@ -177,18 +179,23 @@ class TestAudit:
 class TestSendMeANewLink:
     URL = "/telemedicine/sign-in/new-link/"
 
-    @pytest.mark.parametrize("address", ["pat@example.org", "PAT@example.org", "nobody@example.org", "dr@example.org"])
-    def test_the_same_answer_whoever_asks(self, visit, doctor, address):
+    ADDRESSES = ["pat@example.org", "PAT@example.org", "nobody@example.org", "dr@example.org"]
+
+    def test_the_same_answer_whoever_asks(self, visit, doctor):
+        """Word for word, whatever the address: the answer never says whether a patient has it."""
         doctor.email = "dr@example.org"
         doctor.save()
-        with freeze_time(BEFORE):
-            response = Client().post(self.URL, {"email": address})
-        assert response.status_code == 200
-        html = response.content.decode()
-        assert "a new link is on its way" in html
-        assert re.sub(r"\s+", " ", html).count("If ") >= 1
+        answers = {}
+        for address in self.ADDRESSES:
+            with freeze_time(BEFORE):
+                response = Client().post(self.URL, {"email": address})
+            assert response.status_code == 200
+            html = response.content.decode().replace(address, "<address>")
+            answers[address] = re.sub(r'(csrfmiddlewaretoken" value=|"X-CSRFToken": )"[^"]+"', r"\1<csrf>", html)
+        assert "a new link is on its way" in answers["nobody@example.org"]
+        assert len(set(answers.values())) == 1, "the answers differ"
         sent = Notification.objects.filter(kind=Notification.Kind.SIGN_IN_LINK)
-        assert sent.count() == (1 if address.lower() == "pat@example.org" else 0)
+        assert list(sent.values_list("email", flat=True)) == ["pat@example.org", "pat@example.org"]
 
     def test_the_new_link_works(self, visit):
         with freeze_time(BEFORE):
