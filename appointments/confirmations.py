@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from django import forms
 from django.shortcuts import render
 
+from .forms import StyledForm
 from .models import Appointment
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ TEMPLATE = "appointments/confirm.html"
 ELEMENT_ID = re.compile(r"^[A-Za-z][\w-]{0,80}$")
 
 
-class CancelForm(forms.Form):
+class CancelForm(StyledForm, forms.Form):
     """The optional note a cancellation carries to the patient (their page and their email)."""
 
     note = forms.CharField(
@@ -41,13 +42,6 @@ class CancelForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}),
     )
-
-    def full_clean(self) -> None:
-        super().full_clean()
-        if "note" in self.errors:
-            widget = self.fields["note"].widget
-            widget.attrs["class"] = "form-control is-invalid"
-            widget.attrs["aria-describedby"] = f"{self['note'].auto_id}_error"
 
 
 @dataclass(frozen=True)

@@ -88,11 +88,6 @@ def url_maker(url_name: str) -> Callable[[int], str]:
     return lambda pk: f"{head}{pk}{tail}"
 
 
-def detail_url_maker() -> Callable[[int], str]:
-    """Appointment id -> get_absolute_url(), with one reverse() for a whole list."""
-    return url_maker(Appointment.DETAIL_URL_NAME)
-
-
 def row_key(row: AppointmentRow) -> str:
     """
     Every value of `row` but its key, in one string: the template renders a row once per

@@ -9,7 +9,7 @@ from django.urls import clear_script_prefix, reverse, set_script_prefix
 from django.utils.safestring import mark_safe
 
 from appointments.clinic_time import clinic_datetime
-from appointments.listing import DOCTOR, PATIENT, STAFF, appointment_rows, detail_url_maker, row_key
+from appointments.listing import DOCTOR, PATIENT, STAFF, appointment_rows, row_key, url_maker
 from appointments.models import Appointment
 from project import fragments
 
@@ -27,7 +27,7 @@ def test_detail_urls_are_those_of_get_absolute_url(make_appointment, prefix):
     appointments = [make_appointment(date=DAY, time=dt.time(9 + i)) for i in range(3)]
     set_script_prefix(prefix)
     try:
-        detail_url = detail_url_maker()
+        detail_url = url_maker(Appointment.DETAIL_URL_NAME)
         assert [detail_url(a.pk) for a in appointments] == [a.get_absolute_url() for a in appointments]
         assert detail_url(10**12) == Appointment(pk=10**12).get_absolute_url()
     finally:
