@@ -19,8 +19,8 @@ who is in the call into the same round trip (telemedicine.views.check_status).
 The figures are generous for a person: one status card polls every
 STATUS_POLL_INTERVAL (10 s) plus at most two boundary polls, about 8 a minute, so
 STATUS lets a patient keep a dozen tabs open. They are tight for a script: someone
-who keeps getting 404s for appointment ids is probing, and after NOT_FOUND of them
-gets 429 on every appointment URL until the hour turns.
+who keeps getting 404s for appointment ids is probing, and once they have NOT_FOUND of
+them gets 429 on every appointment URL until the hour turns.
 
 While the counters cannot be reached (Redis down), each limit does what its
 `when_uncounted` says: REFUSE answers 503 (project.outages), LET_THROUGH lets the request
@@ -270,7 +270,9 @@ class Counts:
         finally:
             if self.shared is not None and self.shared is not self.batch:
                 self.shared.send()  # the caller's own commands, in a cache of their own
-        if self.not_found is not None and (self.not_found.value or 0) > NOT_FOUND_LIMIT.allowed:
+        # The guard reads the 404s already collected (this request's own is counted after it):
+        # NOT_FOUND of them, and the next appointment URL is refused.
+        if self.not_found is not None and (self.not_found.value or 0) >= NOT_FOUND_LIMIT.allowed:
             return too_many_requests(self.request)
         if any(pending.value > limit.allowed for limit, pending in self.counted):
             return too_many_requests(self.request)
@@ -327,7 +329,7 @@ def count_not_found(request: HttpRequest) -> None:
 class AbuseLimitMiddleware:
     """
     Apply LIMITS to the view a request resolved to, and count the 404s each user (or
-    address) gets from appointment URLs: once they exceed NOT_FOUND, appointment URLs
+    address) gets from appointment URLs: once they have NOT_FOUND, appointment URLs
     answer 429, so enumerating ids is hopeless, while a person who follows a stale
     link or whose appointment was deleted never comes near the limit. A blocked
     prober can still reach their own dashboard.

@@ -193,9 +193,10 @@ def test_probing_ids_is_counted_in_redis_across_workers(server, db, patient, oth
     first, second = logged_in(other_patient), logged_in(other_patient)
     allowed = int(rate_limits.NOT_FOUND.split("/")[0])
     detail = "telemedicine:appointment-detail-telemedicine"
-    probes = [reverse(detail, args=[visit.pk + n]) for n in range(1, allowed + 1)]
+    probes = [reverse(detail, args=[visit.pk + n]) for n in range(1, allowed)]
     for n, probe in enumerate(probes):
         assert (first if n % 2 else second).get(probe).status_code == 404
+    # The last 404 the limit allows, on one worker; the next probe is refused on the other.
     assert first.get(url("check-telemedicine-status", visit), HTTP_HX_REQUEST="true").status_code == 404
     assert second.get(url("check-telemedicine-status", visit), HTTP_HX_REQUEST="true").status_code == 429
-    assert int(server.get(server.keys("*rl:appointment-not-found:*")[0])) == allowed + 1
+    assert int(server.get(server.keys("*rl:appointment-not-found:*")[0])) == allowed
