@@ -20,7 +20,7 @@ from appointments.models import Notification
 from appointments.notifications import Drop, Reminder
 from appointments.roles import doctor_name
 
-from .access import call_window
+from .access import Phase, call_window, guest_access
 from .conf import integration_enabled, telemedicine_setting
 from .sign_in import new_sign_in_url
 
@@ -77,7 +77,10 @@ CALL_OPEN_REMINDER = Reminder(
 
 
 def compose_guest_invitation(notification: Notification, now: datetime) -> EmailMessage | Drop:
-    """A guest's invitation: the visit's date, time and doctor, and their personal link; nothing else."""
+    """
+    A guest's invitation: the visit's date, time and doctor, and their personal link; nothing else.
+    While the clinic has video visits switched off, the same people and time, no link: the visit is not taking place.
+    """
     from .guests import link_url
     from .models import Guest
 
@@ -86,27 +89,39 @@ def compose_guest_invitation(notification: Notification, now: datetime) -> Email
         if notification.recipient_ref is not None
         else None
     )
-    if guest is None or guest.is_revoked:
+    if guest is None:
         return Drop("the invitation was withdrawn before it went out")
     appointment = guest.appointment
-    if appointment.is_closed or not appointment.is_telemedicine:
+    # The guest's own rule decides, as it does for their page (guest_views.guest_room).
+    phase = guest_access(guest, appointment, now).phase
+    if phase is None:
+        return Drop("the invitation was withdrawn before it went out")
+    if phase in (Phase.CANCELLED, Phase.COMPLETED, Phase.IN_PERSON):
         return Drop("the visit is no longer a video visit that can be joined")
-    window = call_window(appointment)
-    if now > window.closes_at:
+    if phase is Phase.ENDED:
         return Drop("the visit is over")
     context = {
         "guest_name": guest.name,
         "doctor": doctor_name(appointment.doctor),
         "when": format_moment(appointment.starts_at),
-        "opens": format_clock(window.opens_at),
-        "closes": f"{format_clock(window.closes_at)} {zone_label()}",
-        "link": link_url(guest),
         "clinic_name": settings.CLINIC_NAME,
         "clinic_phone": settings.CLINIC_PHONE,
         "clinic_phone_link": phone_link(),
     }
+    if phase is Phase.DISABLED:
+        # The clinic has switched video visits off: no call to join and no link to one; the
+        # guest is told what their page would say (guest.html, guest-card).
+        subject = f"The video visit on {context['when']} is not taking place"
+    else:  # waiting or open
+        window = call_window(appointment)
+        context |= {
+            "opens": format_clock(window.opens_at),
+            "closes": f"{format_clock(window.closes_at)} {zone_label()}",
+            "link": link_url(guest),
+        }
+        subject = f"You are invited to a video visit on {context['when']}"
     message = EmailMultiAlternatives(
-        subject=f"You are invited to a video visit on {context['when']}",
+        subject=subject,
         body=render_to_string("telemedicine/email/guest_invitation.txt", context),
         to=[notification.email],
     )

@@ -304,6 +304,46 @@ class TestWithdrawing:
         assert mail.outbox == []
         assert Notification.objects.get().outcome == "the invitation was withdrawn before it went out"
 
+    @pytest.mark.parametrize(
+        "sent_at,video,outcome",
+        [
+            (CLOSES, True, ""),  # the call can still be joined: sent
+            (CLOSES + dt.timedelta(seconds=1), True, "the visit is over"),
+            (BEFORE, False, "the visit is no longer a video visit that can be joined"),
+        ],
+    )
+    def test_an_invitation_goes_out_only_while_its_call_can_still_be_joined(
+        self, client_for, doctor, visit, sent_at, video, outcome
+    ):
+        with freeze_time(BEFORE):
+            client_for(doctor).post(
+                reverse("telemedicine:invite-guest", args=[visit.pk]), {"name": "Ivy", "email": "ivy@example.org"}
+            )
+        Appointment.objects.filter(pk=visit.pk).update(is_telemedicine=video)
+        with freeze_time(sent_at):
+            deliver(Notification.objects.get().pk)
+        assert len(mail.outbox) == (outcome == "")
+        assert Notification.objects.get().outcome == outcome
+
+    @freeze_time(BEFORE)
+    def test_with_video_visits_switched_off_the_invitation_offers_no_call(self, client_for, doctor, visit):
+        """guest_access decides: the clinic switched video off after the invitation, before it went out."""
+        client_for(doctor).post(
+            reverse("telemedicine:invite-guest", args=[visit.pk]), {"name": "Ivy", "email": "ivy@example.org"}
+        )
+        with telemedicine(ENABLE_JITSI_INTEGRATION=False):
+            deliver(Notification.objects.get().pk)
+        [message] = mail.outbox
+        html = message.alternatives[0][0]
+        for text in (message.subject, message.body, html):
+            assert "invites you" not in text
+            assert "/telemedicine/guest/" not in text  # no link to a call that cannot happen
+            assert "Join" not in text
+        # What the guest's page says in that phase (guest.html, guest-card).
+        assert "This video visit is not taking place. The person who invited you can tell you more." in message.body
+        assert "This video visit is not taking place. The person who invited you can tell you more." in html
+        assert message.subject == "The video visit on Tue 15 Jan 2030 at 10:00 London time is not taking place"
+
 
 class TestLeaving:
     @freeze_time(OPENS)
