@@ -4,23 +4,48 @@ from django.core import checks
 SHARED_CACHES = ("django_redis.cache.RedisCache",)
 
 
+def caches_relied_on() -> dict[str, list[str]]:
+    """The caches whose contents every worker process must share, by alias: what each holds."""
+    relied_on: dict[str, list[str]] = {}
+    for alias, holds in (
+        ("default", "the cached logged-in users"),
+        ("default", "who is in the waiting room"),
+        (settings.ABUSE_LIMITS_CACHE, "the rate-limit counters"),  # project/rate_limits.py
+        # Both session engines of the settings (project/sessions) keep the sessions in this cache.
+        (settings.SESSION_CACHE_ALIAS, "the sessions"),
+    ):
+        relied_on.setdefault(alias, []).append(holds)
+    return relied_on
+
+
 @checks.register(checks.Tags.security, checks.Tags.caches, deploy=True)
 def check_cache_is_shared(app_configs, **kwargs):
-    """Production runs several worker processes: what they must agree on lives in the cache."""
-    if settings.CACHES["default"]["BACKEND"] in SHARED_CACHES:
-        return []
-    return [
-        checks.Warning(
-            "The cache is per process: REDIS_URL is not set.",
-            hint=(
-                "Set REDIS_URL so that every worker and instance shares the rate-limit counters, "
-                "the sessions and the cached logged-in users; otherwise each process counts on its "
-                "own, and a deactivated user keeps a copy in the other processes for up to 5 "
-                "minutes (docs/deploying.md)."
-            ),
-            id="appointments.W001",
+    """Production runs several worker processes: what they must agree on lives in the caches."""
+    warnings = []
+    for alias, holds in caches_relied_on().items():
+        backend = settings.CACHES.get(alias, {}).get("BACKEND")
+        if backend in SHARED_CACHES:
+            continue
+        what = " and ".join([", ".join(holds[:-1]), holds[-1]] if len(holds) > 1 else holds)
+        if backend is None:
+            problem = "is not in CACHES"
+        elif alias == "default":
+            problem = "is per process: REDIS_URL is not set"
+        else:
+            problem = "is per process"
+        warnings.append(
+            checks.Warning(
+                f"The cache {alias!r}, which holds {what}, {problem}.",
+                hint=(
+                    f"Point {alias!r} at a Redis every worker and instance shares (REDIS_URL does it for "
+                    "'default'); otherwise each process keeps its own: the limits are multiplied by the "
+                    "number of processes, a session ended in one lives on in the others, and a deactivated "
+                    "user keeps a copy in the other processes for up to 5 minutes (docs/deploying.md)."
+                ),
+                id="appointments.W001",
+            )
         )
-    ]
+    return warnings
 
 
 @checks.register(checks.Tags.security, deploy=True)

@@ -245,6 +245,7 @@ else:
 # LocMemCache, which is right for one local process; production runs several workers and must
 # set REDIS_URL so they share one count (docs/security.md), which `check --deploy` says
 # (appointments.W001). ABUSE_LIMITS_CACHE names another cache for them, if a deployment wants one.
+ABUSE_LIMITS_CACHE = "default"
 
 # Sessions live in the database, read through the cache: polls stay cheap and logout
 # (which deletes the row and the cache entry) invalidates a session everywhere.
