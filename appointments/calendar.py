@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from icalendar import Calendar, Event, vCalAddress, vText
 
+from . import clinic
 from .models import Appointment
 from .roles import doctor_name
 
@@ -38,7 +39,7 @@ def calendar_for(appointment: Appointment, *, attendee: str, now: datetime, canc
     """The file for `attendee`; `cancelled` (default: the appointment's status) makes it a CANCEL."""
     if cancelled is None:
         cancelled = is_cancelled(appointment)
-    where = "Video visit" if appointment.is_telemedicine else (settings.CLINIC_ADDRESS or settings.CLINIC_NAME)
+    where = "Video visit" if appointment.is_telemedicine else clinic.place()
     page = f"{settings.SITE_URL}{appointment.get_absolute_url()}"
 
     calendar = Calendar()

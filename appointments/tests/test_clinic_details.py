@@ -12,9 +12,10 @@ from django.core import mail
 from django.test import RequestFactory
 from django.urls import reverse
 from freezegun import freeze_time
+from icalendar import Calendar
 
 from appointments.checks import check_clinic_phone_is_set
-from appointments.clinic import phone_link
+from appointments.clinic import phone_link, place
 from appointments.clinic_time import clinic_datetime
 from appointments.models import Notification
 from appointments.notifications import deliver, notify
@@ -89,6 +90,19 @@ class TestEmails:
         assert "To change or cancel the appointment, call Riverside Clinic on 020 7946 0000." in text
         assert 'href="tel:02079460000"' in html  # one tap on a phone dials it (RFC 3966: no spaces)
         assert "Blood test" not in text + html
+
+    @pytest.mark.parametrize("address", ["1 River Street, London", ""])
+    def test_the_email_and_its_calendar_file_give_the_clinics_one_place(self, in_person, settings, address):
+        """clinic.place() says where a visit at the clinic is: the email and the .ics ask it, never build their own."""
+        settings.CLINIC_ADDRESS = address
+        notification = notify(in_person, Notification.Kind.INVITATION)
+        deliver(notification.pk)
+        message = mail.outbox[-1]
+        [(_name, content, _mimetype)] = [a for a in message.attachments if a[0] == "appointment.ics"]
+        [event] = Calendar.from_ical(content).walk("VEVENT")
+        assert str(event["LOCATION"]) == place()
+        assert f"Where: at {place()}\n" in message.body
+        assert f"<td>{place()}</td>" in message.alternatives[0][0]
 
     def test_the_cancellation_says_whom_to_call_to_rebook(self, in_person):
         self.sent(in_person, Notification.Kind.INVITATION)
