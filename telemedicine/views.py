@@ -22,7 +22,7 @@ from appointments import clinic
 from appointments.clinic_time import same_day
 from appointments.confirmations import render_confirmation
 from appointments.listing import upcoming_from
-from appointments.models import Appointment, Notification
+from appointments.models import Appointment, Notification, listed_with_doctor
 from appointments.notifications import notify
 from appointments.panels import Panel
 from appointments.roles import doctor_name, is_doctor
@@ -166,11 +166,8 @@ def check_status(request: HtmxHttpRequest, appointment_id: int) -> HttpResponse:
     # before anything is written: a prober past the 404 guard leaves no audit record.
     batch = CacheBatch()
     counts = view_counts(request, batch)
-    try:
-        # Only the columns the card reads, and the doctor's name it may say.
-        appointment: Appointment | None = Appointment.objects.for_listing("doctor").get(pk=appointment_id)
-    except Appointment.DoesNotExist:
-        appointment = None
+    # Only the columns the card reads, and the doctor's name it may say.
+    appointment = listed_with_doctor(appointment_id)
     now = timezone.now()
     here = None
     if appointment is not None and is_participant(request.user, appointment):
