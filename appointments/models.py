@@ -258,38 +258,50 @@ def listed_with_doctor(pk: int) -> Appointment | None:
     deferred fields, the doctor's name joined in; loaded with Model.from_db, as the ORM loads
     rows. appointments/tests/test_listed_with_doctor.py holds it to the queryset's answer.
     """
+    appointment_fields, doctor_fields = _listed_fields()
     with connection.cursor() as cursor:
         cursor.execute(_listed_with_doctor_sql(connection.vendor), [pk])
         row = cursor.fetchone()
     if row is None:
         return None
-    columns = len(_LISTED_COLUMNS)
-    appointment = Appointment.from_db(connection.alias, _LISTED_COLUMNS, row[:columns])
+    split = len(appointment_fields)
+    appointment = Appointment.from_db(connection.alias, [field.attname for field in appointment_fields], row[:split])
     # Assigning the instance fills the relation's cache, as select_related would.
-    appointment.doctor = get_user_model().from_db(connection.alias, ["id", *NAME_FIELDS], row[columns:])
+    appointment.doctor = get_user_model().from_db(
+        connection.alias, [field.attname for field in doctor_fields], row[split:]
+    )
     return appointment
 
 
-# Model.from_db wants a partial row's values in the model's own field order.
-_LISTED_COLUMNS = [
-    field.attname
-    for field in Appointment._meta.concrete_fields
-    if field.name == "id" or field.name in Appointment.STATE_FIELDS
-]
+@functools.cache
+def _listed_fields() -> tuple[list[models.Field], list[models.Field]]:
+    """What for_listing("doctor") loads, in each model's own field order (as Model.from_db wants)."""
+    appointment_fields = [
+        field
+        for field in Appointment._meta.concrete_fields
+        if field.primary_key or field.name in Appointment.STATE_FIELDS
+    ]
+    doctor_fields = [
+        field for field in get_user_model()._meta.concrete_fields if field.primary_key or field.name in NAME_FIELDS
+    ]
+    return appointment_fields, doctor_fields
 
 
 @functools.cache
 def _listed_with_doctor_sql(vendor: str) -> str:
-    qn = connection.ops.quote_name
+    def column(table: str, field: models.Field) -> str:
+        assert field.column, "every concrete field has a column"
+        return f"{table}.{connection.ops.quote_name(field.column)}"
+
+    appointment_fields, doctor_fields = _listed_fields()
     appointments, users = Appointment._meta, get_user_model()._meta
-    doctor = appointments.get_field("doctor")
-    selected = [f"a.{qn(appointments.get_field(attname).column)}" for attname in _LISTED_COLUMNS] + [
-        f"d.{qn(users.get_field(name).column)}" for name in ("id", *NAME_FIELDS)
-    ]
+    selected = [column("a", field) for field in appointment_fields] + [column("d", field) for field in doctor_fields]
     return (
-        f"SELECT {', '.join(selected)} FROM {qn(appointments.db_table)} a"
-        f" INNER JOIN {qn(users.db_table)} d ON d.{qn(users.pk.column)} = a.{qn(doctor.column)}"
-        f" WHERE a.{qn(appointments.pk.column)} = %s"
+        f"SELECT {', '.join(selected)}"
+        f" FROM {connection.ops.quote_name(appointments.db_table)} a"
+        f" INNER JOIN {connection.ops.quote_name(users.db_table)} d"
+        f" ON {column('d', users.pk)} = {column('a', appointments.get_field('doctor'))}"
+        f" WHERE {column('a', appointments.pk)} = %s"
     )
 
 
