@@ -184,7 +184,9 @@ def check_status(request: HtmxHttpRequest, appointment_id: int) -> HttpResponse:
     # A poll keeps the session alive only while the visit is near or open.
     mark_poll(request, keeps_alive=poll_keeps_session_alive(appointment, now))
     context = detail_context(request, appointment, now, after_call=came_back_from_call(request), here=here)
-    response = render(request, f"{DETAIL_TEMPLATE}#status-card", context)
+    # The card shows no form, no user and no message: rendered without the request, it skips the
+    # context processors: 0.41 -> 0.22 ms of CPU per poll, timed in the view (docs/performance.md).
+    response = HttpResponse(render_to_string(f"{DETAIL_TEMPLATE}#status-card", context))
     if request.htmx and not context["card"].is_polling:
         response.status_code = HTMX_STOP_POLLING
     return response
