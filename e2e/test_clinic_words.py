@@ -6,11 +6,12 @@ books a free time after a clash. axe-core on every new page and partial on the w
 """
 
 import re
-from datetime import timedelta
+from datetime import time, timedelta
 
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from appointments.clinic_time import clinic_now
 from appointments.models import Appointment
 from conftest import PASSWORD
 
@@ -131,8 +132,12 @@ def test_staff_work_from_the_schedule_and_the_staff_view_on_a_phone(
     assert_accessible(page)
 
 
-def test_doctor_books_a_free_time_after_a_clash(page_for, doctor, patient, appointment_starting_in, assert_accessible):
-    taken = appointment_starting_in(timedelta(days=2), is_telemedicine=False)
+def test_doctor_books_a_free_time_after_a_clash(
+    page_for, doctor, patient, make_appointment, appointment_starting_in, assert_accessible
+):
+    # At a fixed time on the clinic's clock, with free times after it that day whenever the test runs.
+    # (At now + 2 days, run from 23:30 London time on, it left none: a visit starts before midnight.)
+    taken = make_appointment(date=clinic_now().date() + timedelta(days=2), time=time(10, 0), is_telemedicine=False)
     appointment_starting_in(timedelta(days=-3), is_telemedicine=False)  # in the past 30 days
     appointment_starting_in(timedelta(days=5), is_telemedicine=False, status="cancelled")
     page = page_for(doctor)

@@ -38,6 +38,19 @@ RECOVERY_GOAL_SECONDS = 5
 PATIENTS = 6
 CSRF = "outagetestcsrfsecret0123456789ab"  # a CSRF secret of Django's form: 32 letters and digits
 LOGIN_PASSWORD = "outage-test-password-2026"
+# Tomorrow, on the clinic's clock, the scheduler books SCHEDULED_AT again and again (cancelling each
+# visit before the next) and the toggled visit, the same doctor's, sits at TOGGLED_AT: fixed times
+# hours apart, so the scheduling form never finds the doctor busy (appointments.forms.check_slot),
+# whatever the time of day the test runs at. (The toggled visit used to start at now + 1 day: run
+# between 09:00 and 10:00, it stood in the way of every booking, each answered 400.)
+SCHEDULED_AT = "09:30"
+TOGGLED_AT = "15:00"
+# The room page reports a call event every second: a report a second is half the call-event limit
+# (project.rate_limits.CALL_EVENT, 120 a minute), and a run that meets its goals (under half a minute)
+# stays well inside the visit's budget of records (telemedicine.presence.CALL_REPORTS_PER_VISIT, 50),
+# so a 429 can only mean the limits changed, never that the machine was slow. (Every 0.5 s, the
+# joined/left records of a 25-second run reached the budget.)
+REPORT_INTERVAL = 1.0
 
 SEED = """
 import datetime as dt, json
@@ -50,7 +63,8 @@ from appointments.models import Appointment
 
 User = get_user_model()
 Store = import_module(settings.SESSION_ENGINE).SessionStore
-now = timezone.localtime()
+now = timezone.localtime()  # the clinic's clock (settings.TIME_ZONE)
+tomorrow = now.date() + dt.timedelta(days=1)
 
 def person(username, group):
     user = User.objects.create_user(username, first_name=username)
@@ -82,8 +96,9 @@ print(json.dumps({
     # patient 0's call is open (call reports count); the others wait for theirs.
     "cards": [visit(doctor, patient, now + dt.timedelta(minutes=0 if n == 0 else 90), f"card {n}")
               for n, patient in enumerate(patients)],
-    "toggled": visit(doctor, patients[1], now + dt.timedelta(days=1), "outage-toggle"),
-    "tomorrow": str(now.date() + dt.timedelta(days=1)),
+    "toggled": visit(doctor, patients[1], dt.datetime.combine(tomorrow, dt.time.fromisoformat(%(toggled_at)r)),
+                     "outage-toggle"),
+    "tomorrow": str(tomorrow),
 }))
 """
 
@@ -216,7 +231,7 @@ class Scheduler(Person):
         form = {
             "patient": self.patient,
             "date": self.tomorrow,
-            "time": "09:30",
+            "time": SCHEDULED_AT,
             "description": description,
             "visit_kind": "clinic",
         }
@@ -302,7 +317,7 @@ def writes_lost_or_half_written(toggler: Toggler, scheduler: Scheduler, reporter
 
 def run_outage(server: ProductionServer, stop, start, what: str) -> dict:
     """Seed, start the people, stop `what` for OUTAGE_SECONDS, start it again; return the figures."""
-    seeded = server.shell(SEED % {"patients": PATIENTS, "password": LOGIN_PASSWORD})
+    seeded = server.shell(SEED % {"patients": PATIENTS, "password": LOGIN_PASSWORD, "toggled_at": TOGGLED_AT})
     port = server.port
     people: dict[str, Person] = {
         f"poller {n}": Poller(f"poller {n}", port, 0.6, {200, 286}, session, card=card)
@@ -312,7 +327,9 @@ def run_outage(server: ProductionServer, stop, start, what: str) -> dict:
     people["scheduler"] = Scheduler(
         "scheduler", port, 0.8, {302}, seeded["scheduler"], patient=seeded["patient"], tomorrow=seeded["tomorrow"]
     )
-    people["reporter"] = Reporter("reporter", port, 0.5, {200, 204}, seeded["reporter"], appointment=seeded["cards"][0])
+    people["reporter"] = Reporter(
+        "reporter", port, REPORT_INTERVAL, {200, 204}, seeded["reporter"], appointment=seeded["cards"][0]
+    )
     # A login costs the server a second of PBKDF2: one attempt every 3 s, timed but not in the recovery goal.
     people["signer-in"] = SignerIn("signer-in", port, 3.0, {302}, recovers=False)
     people["readiness"] = Probe("readiness", port, 0.25, {200}, path="/readyz")
