@@ -259,6 +259,10 @@ def listed_with_doctor(pk: int) -> Appointment | None:
     rows. appointments/tests/test_listed_with_doctor.py holds it to the queryset's answer.
     """
     appointment_fields, doctor_fields = _listed_fields()
+    # An id no row can have (a URL may carry any integer) finds nothing, as the ORM's lookup would.
+    lowest, highest = connection.ops.integer_field_range(Appointment._meta.pk.get_internal_type())
+    if not (lowest is None or lowest <= pk) or not (highest is None or pk <= highest):
+        return None
     with connection.cursor() as cursor:
         cursor.execute(_listed_with_doctor_sql(connection.vendor), [pk])
         row = cursor.fetchone()

@@ -59,10 +59,13 @@ def test_each_appointment_gets_its_own_doctor(make_appointment, other_doctor, pa
     assert listed_with_doctor(theirs.pk).doctor.get_full_name() == "James Wilson"
 
 
-def test_no_such_appointment_is_none(make_appointment):
+@pytest.mark.parametrize("offset", [1000, 10**20, -(10**20)])
+def test_no_such_appointment_is_none(make_appointment, offset):
+    # A URL may carry any integer: one no column can hold finds nothing, as the queryset's lookup does.
     appointment = make_appointment()
 
-    assert listed_with_doctor(appointment.pk + 1000) is None
+    assert listed_with_doctor(appointment.pk + offset) is None
+    assert the_queryset(appointment.pk + offset) is None
 
 
 def test_one_query_and_unloaded_fields_still_load_on_demand(make_appointment, django_assert_num_queries):
