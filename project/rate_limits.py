@@ -36,6 +36,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -125,11 +126,11 @@ class Limit:
         if not RATE.match(self.rate):
             raise ValueError(f"{self.group}: a rate is count/period (s, m, h or d), not {self.rate!r}")
 
-    @property
+    @cached_property
     def allowed(self) -> int:
         return int(self.rate.split("/")[0])
 
-    @property
+    @cached_property
     def seconds(self) -> int:
         return PERIODS[self.rate.split("/")[1]]
 
@@ -340,21 +341,21 @@ class AbuseLimitMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        counts = getattr(request, "abuse_counts", None)
-        if counts is not None and not counts.sent:
-            # A @counted_by_view view answered without sending its counts (a bug, unless it
-            # met an outage): the request still counts.
-            if response.status_code < 500:
-                logger.error("abuse limits of %s were not counted by its view; counted after it", request.path)
-            Counts(request).send()
         match = getattr(request, "resolver_match", None)
+        counts = getattr(request, "abuse_counts", None)
+        view_counts_itself = match is not None and getattr(match.func, "counts_its_limits", False)
+        if view_counts_itself and (counts is None or not counts.sent):
+            # A @counted_by_view view answered without sending its counts (refused by a decorator
+            # before it, say a 405, or an outage): the request still counts.
+            if response.status_code < 500:
+                logger.info("abuse limits of %s counted after its view", request.path)
+            Counts(request).send()
         if response.status_code == 404 and match is not None and "appointment_id" in match.kwargs:
             count_not_found(request)
         return response
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        counts = Counts(request)
         if getattr(view_func, "counts_its_limits", False):
-            request.abuse_counts = counts  # replaced by view_counts(); sent here after the view if it was not
-            return None
+            return None  # the view counts, in its own round trip (view_counts); checked after it
+        counts = Counts(request)
         return counts.send() if counts else None

@@ -55,6 +55,17 @@ def test_a_script_hammering_an_endpoint_gets_429_after_the_limit(
 
 
 @freeze_time(START)
+def test_requests_a_counting_view_refuses_before_counting_still_count(appointment, client_for, patient):
+    # The status poll counts its own limits (@counted_by_view); a POST is refused (405) before
+    # it counts, and AbuseLimitMiddleware counts it after the view instead.
+    client = client_for(patient)
+    url = reverse("telemedicine:check-telemedicine-status", args=[appointment.pk])
+
+    assert set(hammer(lambda: client.post(url), limit_of(rate_limits.STATUS))) == {405}
+    assert client.get(url, **HTMX).status_code == 429
+
+
+@freeze_time(START)
 def test_limits_count_per_user_so_one_users_burst_leaves_others_alone(appointment, client_for, patient, doctor):
     url = reverse("telemedicine:check-telemedicine-status", args=[appointment.pk])
     greedy = client_for(patient)
