@@ -304,6 +304,22 @@ def test_the_reason_only_for_staff_who_may_read_it(appointment, staff_client, st
     assert '<label for="id_description">Reason:</label>' in html
 
 
+def test_the_admin_shows_the_reason_as_the_rule_says(appointment, make_appointment, client_for, doctor, other_doctor):
+    """appointments.rules.may_see_reason: a visit's own doctor reads its reason, in the admin too."""
+    from django.contrib.auth.models import Permission
+
+    doctor.is_staff = True
+    doctor.save()
+    doctor.user_permissions.add(*Permission.objects.filter(codename__endswith="_appointment"))
+    someone_elses = make_appointment(doctor=other_doctor, date=DAY, time=dt.time(11, 0), description="Private")
+    client = client_for(doctor)
+
+    assert 'name="description"' in client.get(change_url(appointment)).content.decode()
+    assert 'name="description"' not in client.get(change_url(someone_elses)).content.decode()
+    # A new appointment has nobody yet: only the permission would show the field.
+    assert 'name="description"' not in client.get(reverse("admin:appointments_appointment_add")).content.decode()
+
+
 @pytest.mark.parametrize("invitation_went_out", [True, False])
 def test_a_patient_replaced_in_the_admin_gets_nothing_more_about_the_visit(
     invitation_went_out, appointment, staff_client, other_patient
