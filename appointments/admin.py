@@ -10,7 +10,7 @@ from .forms import PersonChoiceField, check_slot
 from .models import Appointment, Notification, PatientProfile
 from .notifications import notify
 from .roles import display_name, doctor_name, doctors, patients
-from .rules import may_see_reason
+from .rules import may_see_every_reason, may_see_reason
 from .signals import Change, announce, changes_between
 
 # The clinic's words, not Django's: "Clinic administration" on every admin page.
@@ -137,8 +137,8 @@ class AppointmentAdmin(admin.ModelAdmin):
     def get_fieldsets(self, request, obj=None):
         """The reason for a visit only for staff who may read reasons (appointments.rules.may_see_reason)."""
         fieldsets = super().get_fieldsets(request, obj)
-        # A new appointment has no doctor or patient yet: the permission alone decides.
-        if may_see_reason(request.user, obj) if obj is not None else request.user.has_perm("appointments.view_reason"):
+        # A new appointment has no doctor or patient yet.
+        if may_see_reason(request.user, obj) if obj is not None else may_see_every_reason(request.user):
             return fieldsets
         return [
             (name, {**options, "fields": [field for field in options["fields"] if field != "description"]})

@@ -66,11 +66,16 @@ def may_open_staff_view(user: Any) -> bool:
 
 def may_see_reason(user: Any, appointment: Appointment) -> bool:
     """
-    The reason for the visit: its doctor and its patient, and staff who hold the
-    `appointments.view_reason` permission. Never an email, never the audit trail.
+    The reason for the visit: its doctor and its patient, and staff who may see every
+    visit's reason. Never an email, never the audit trail.
     """
     if user.pk in (appointment.doctor_id, appointment.patient_id):
         return True
+    return may_see_every_reason(user)
+
+
+def may_see_every_reason(user: Any) -> bool:
+    """Staff who hold the `appointments.view_reason` permission (and a new visit's form, which has nobody on it yet)."""
     return user.has_perm("appointments.view_reason")
 
 

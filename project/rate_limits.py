@@ -225,7 +225,7 @@ def uncounted(request, limits: list[Limit], error: BaseException):
 
 def counters_cache() -> str:
     """The cache the counters live in (a deployment may give them one of their own)."""
-    return getattr(settings, "ABUSE_LIMITS_CACHE", "default")
+    return settings.ABUSE_LIMITS_CACHE
 
 
 class Counts:
