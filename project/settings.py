@@ -102,7 +102,8 @@ MIDDLEWARE = [
     # The security headers, outside everything that may answer early (the outage 503s below):
     # they need no session, and every answer carries them.
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp's, with the settings' policy built once per process, not on every answer.
+    "project.csp.CSPMiddleware",
     "project.middleware.PermissionsPolicyMiddleware",
     # Django's, but a session that cannot be saved back during an outage keeps the view's answer.
     "project.sessions.middleware.SessionMiddleware",
