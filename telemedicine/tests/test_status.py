@@ -1,12 +1,17 @@
+import dataclasses
 import datetime as dt
+import functools
+import re
 
 import pytest
+from django.conf import settings
+from django.template.loader import render_to_string
 
 from appointments.clinic_time import clinic_datetime
 from appointments.listing import DOCTOR, appointment_rows
 from appointments.models import Appointment
 from telemedicine.access import Phase
-from telemedicine.status import wait_text
+from telemedicine.status import StatusCard, status_card, wait_text
 
 DAY = dt.date(2030, 1, 15)
 NOW = clinic_datetime(DAY, dt.time(10, 55))
@@ -68,3 +73,35 @@ def test_the_badge_is_the_status_cards_at_that_moment(appointment, changes, phas
 def test_the_badge_is_taken_at_the_moment_given(appointment, now, phase):
     [row] = appointment_rows(Appointment.objects.for_listing("patient"), DOCTOR, now)
     assert row["columns"]["video"]["phase"] == phase
+
+
+def status_card_source() -> str:
+    source = (settings.BASE_DIR / "templates" / "telemedicine" / "appointment_detail.html").read_text()
+    return source.split("{% partialdef status-card %}")[1].split("{% endpartialdef status-card %}")[0]
+
+
+def test_the_card_is_remembered_by_every_value_it_shows():
+    """
+    The card's HTML is rendered once per process for each set of values ({% remember %}): a
+    value it reads but is not remembered by would let one card's HTML stand for another's.
+    """
+    card = status_card_source()
+    remembered = set(re.search(r"{% remember (.*?) %}", card).group(1).split())
+    assert {f"card.{field.name}" for field in dataclasses.fields(StatusCard)} <= remembered
+    # Everything else the card reads: is_polling follows from poll_ms.
+    read = set(re.findall(r"\b((?:card|appointment)\.\w+|patient_in_room|after_call)\b", card))
+    assert read - remembered == {"card.is_polling"}
+
+
+def test_cards_that_differ_render_differently(appointment):
+    card = status_card(appointment, NOW - dt.timedelta(minutes=1), doctor_in_call=False)
+    assert card.phase is Phase.OPEN
+    render = functools.partial(render_to_string, "telemedicine/appointment_detail.html#status-card")
+    alone = render({"appointment": appointment, "card": card, "patient_in_room": False})
+    with_patient = render({"appointment": appointment, "card": card, "patient_in_room": True})
+    assert 'data-testid="patient-in-room"' not in alone
+    assert 'data-testid="patient-in-room"' in with_patient
+    # Another appointment in the same state: its own URL.
+    other = Appointment.objects.get(pk=appointment.pk)
+    other.pk += 1000
+    assert f"/{other.pk}/" in render({"appointment": other, "card": card, "patient_in_room": False})
