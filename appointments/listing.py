@@ -14,15 +14,19 @@ also say when a visit stops being upcoming (set_upcoming_from): telemedicine say
 its call window has closed".
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, time
-from typing import TypedDict
+from typing import TypedDict, overload
 
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
 from .clinic_time import clinic_zone, format_clock, format_slot
-from .models import Appointment
+from .models import Appointment, listed_fields
+from .prepared import PreparedQuery, Value
 from .roles import display_name
 from .rules import completes_from_now
 
@@ -82,6 +86,79 @@ def upcoming_from(now: datetime) -> datetime:
     return _upcoming_from[0](now)
 
 
+class AppointmentList:
+    """
+    One of the dashboard's lists: the appointments `build(*values)` filters and orders, loaded as
+    Appointment.objects.for_listing(*people) loads them, from SQL compiled once per process
+    (prepared.py): the lists are asked for on every load and every refresh of the dashboard.
+    """
+
+    def __init__(self, people: tuple[str, ...], build: Callable[..., QuerySet[Appointment]]):
+        appointment_fields, person_fields = listed_fields()
+        self.people = people
+        self.appointment_names = [field.attname for field in appointment_fields]
+        self.person_names = [field.attname for field in person_fields]
+        self.query = PreparedQuery(
+            build,
+            [*self.appointment_names, *(f"{person}__{name}" for person in people for name in self.person_names)],
+        )
+
+    def appointments(self, *values: Value, limit: int | None = None, offset: int = 0) -> list[Appointment]:
+        rows = self.query.rows(*values, limit=limit, offset=offset)
+        split, width, person_model = len(self.appointment_names), len(self.person_names), get_user_model()
+        appointments = []
+        for row in rows:
+            appointment = Appointment.from_db(connection.alias, self.appointment_names, row[:split])
+            for number, person in enumerate(self.people):
+                start = split + number * width
+                # Assigning the instance fills the relation's cache, as select_related would.
+                setattr(
+                    appointment,
+                    person,
+                    person_model.from_db(connection.alias, self.person_names, row[start : start + width]),
+                )
+            appointments.append(appointment)
+        return appointments
+
+    def pages(self, *values: Value) -> "ListedAppointments":
+        """The list for these values, for a Paginator to page through."""
+        return ListedAppointments(self, values)
+
+
+class ListedAppointments:
+    """
+    What a Paginator pages through (a sliceable with count()): a list's appointments for some
+    values. Only the page asked for is loaded.
+    """
+
+    def __init__(self, listing: AppointmentList, values: tuple[Value, ...]):
+        self.listing, self.values = listing, values
+
+    def count(self) -> int:
+        return self.listing.query.count(*self.values)
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __iter__(self) -> Iterator[Appointment]:
+        return iter(self.listing.appointments(*self.values))
+
+    @overload
+    def __getitem__(self, index: int) -> Appointment: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Appointment]: ...
+    def __getitem__(self, index: int | slice) -> Appointment | list[Appointment]:
+        if isinstance(index, int):
+            found = self[index : index + 1]
+            if not found:
+                raise IndexError(index)
+            return found[0]
+        start, stop = index.start or 0, index.stop
+        if stop <= start:  # an empty page: no query (as an empty slice of a queryset)
+            return []
+        return self.listing.appointments(*self.values, limit=stop - start, offset=start)
+
+
 def url_maker(url_name: str) -> Callable[[int], str]:
     """Appointment id -> the URL `url_name` of that appointment, with one reverse() for a whole list."""
     head, tail = reverse(url_name, args=[_ID_PLACEHOLDER]).split(str(_ID_PLACEHOLDER))
@@ -109,8 +186,8 @@ def appointment_rows(
     appointments: Iterable[Appointment], role: str, now: datetime, *, show_date: bool = True
 ) -> list[AppointmentRow]:
     """
-    The rows `role` sees at `now` (which the added columns may depend on). The
-    appointments come from Appointment.objects.for_listing() with the people `role` sees;
+    The rows `role` sees at `now` (which the added columns may depend on). The appointments
+    come from an AppointmentList or Appointment.objects.for_listing() with the people `role` sees;
     STAFF rows are for people who manage every visit (rules.may_open_staff_view).
     """
     # Staff open the staff view (the detail page is for the visit's own people only).

@@ -1,0 +1,136 @@
+"""
+The dashboard's lists in SQL compiled once per process (appointments/prepared.py,
+listing.AppointmentList) must give what the querysets they are built from give, on SQLite and
+on PostgreSQL (make test-postgres): the same appointments in the same order, loaded as
+for_listing() loads them, the same counts and the same pages.
+"""
+
+import datetime as dt
+
+import pytest
+
+from appointments import views
+from appointments.models import Appointment
+from appointments.prepared import PreparedQuery
+
+DAY = dt.date(2030, 1, 15)
+
+
+@pytest.fixture
+def schedule(make_appointment, doctor, other_doctor, patient, other_patient):
+    """Appointments either side of DAY, at the edges of its clock, in every status, for two of each."""
+    made = []
+    slots = [(-40, dt.time(9)), (-30, dt.time(9)), (-1, dt.time(23, 59, 59)), (0, dt.time(0)), (0, dt.time(10, 30))]
+    slots += [(0, dt.time(10, 30, 1)), (0, dt.time(23, 59)), (1, dt.time(0)), (3, dt.time(8)), (40, dt.time(12))]
+    for number, (days, at) in enumerate(slots):
+        for status in Appointment.Status.values:
+            made.append(
+                make_appointment(
+                    date=DAY + dt.timedelta(days=days),
+                    time=at,
+                    status=status,
+                    is_telemedicine=number % 2 == 0,
+                    doctor=doctor if number % 3 else other_doctor,
+                    patient=patient if number % 4 else other_patient,
+                    cancellation_note="Ill" if status == Appointment.Status.CANCELLED else "",
+                    description="Not loaded",
+                )
+            )
+    return made
+
+
+def loaded(appointments, people):
+    """Every loaded value of each appointment and of the people joined in, and what was left unloaded."""
+    return [
+        (
+            {name: value for name, value in vars(appointment).items() if not name.startswith("_")},
+            appointment.get_deferred_fields(),
+            [
+                (
+                    {name: value for name, value in vars(getattr(appointment, person)).items() if name[0] != "_"},
+                    getattr(appointment, person).get_deferred_fields(),
+                )
+                for person in people
+            ],
+        )
+        for appointment in appointments
+    ]
+
+
+def the_queryset(listing, values):
+    return listing.query.build(*values).for_listing(*listing.people)
+
+
+LISTS = {
+    "today as doctor": (
+        views.TODAY_AS_DOCTOR,
+        lambda doctor, patient: [(doctor.pk, DAY), (doctor.pk, DAY.replace(day=16))],
+    ),
+    "upcoming as doctor": (
+        views.UPCOMING_AS_DOCTOR,
+        lambda doctor, patient: [(doctor.pk, DAY), (doctor.pk, DAY - dt.timedelta(days=35))],
+    ),
+    "past as doctor": (
+        views.PAST_AS_DOCTOR,
+        lambda doctor, patient: [(doctor.pk, DAY - dt.timedelta(days=30), DAY), (doctor.pk, DAY, DAY)],
+    ),
+    "upcoming as patient": (
+        views.UPCOMING_AS_PATIENT,
+        lambda doctor, patient: [(patient.pk, DAY, dt.time(10, 30)), (patient.pk, DAY, dt.time(10, 30, 0, 1))],
+    ),
+    "past as patient": (
+        views.PAST_AS_PATIENT,
+        lambda doctor, patient: [(patient.pk, DAY, dt.time(10, 30, 1)), (patient.pk, DAY, dt.time(0))],
+    ),
+    "clinic schedule": (views.CLINIC_SCHEDULE, lambda doctor, patient: [(DAY,), (DAY + dt.timedelta(days=3),)]),
+}
+
+
+@pytest.mark.parametrize("name", LISTS)
+def test_each_list_loads_what_its_queryset_loads(schedule, doctor, patient, name):
+    listing, values_for = LISTS[name]
+    shown = 0
+    for values in values_for(doctor, patient):
+        expected = list(the_queryset(listing, values))
+        shown += len(expected)
+
+        found = listing.appointments(*values)
+
+        assert all(type(appointment) is Appointment for appointment in found)
+        assert loaded(found, listing.people) == loaded(expected, listing.people)
+        assert not any(appointment._state.adding for appointment in found)
+    assert shown, "the schedule must have something in each list"
+
+
+@pytest.mark.parametrize("name", LISTS)
+def test_each_list_counts_and_pages_as_its_queryset(schedule, doctor, patient, name):
+    listing, values_for = LISTS[name]
+    for values in values_for(doctor, patient):
+        queryset, pages = the_queryset(listing, values), listing.pages(*values)
+
+        assert pages.count() == queryset.count()
+        for start, stop in [(0, 2), (1, 3), (2, 100), (5, 5)]:
+            assert [a.pk for a in pages[start:stop]] == [a.pk for a in queryset[start:stop]]
+
+
+def test_a_list_is_one_query_and_an_empty_page_none(schedule, doctor, django_assert_num_queries):
+    pages = views.UPCOMING_AS_DOCTOR.pages(doctor.pk, DAY)
+    pages.count()  # compiled on first use: once per process
+    with django_assert_num_queries(1):
+        [appointment.patient.get_full_name() for appointment in pages[0:50]]
+    with django_assert_num_queries(1):
+        assert pages.count() > 0
+    with django_assert_num_queries(0):
+        assert pages[3:3] == []
+
+
+def test_a_value_computed_inside_the_builder_is_refused(db):
+    computed = PreparedQuery(lambda day: Appointment.objects.filter(date__gte=day - dt.timedelta(days=1)), ["pk"])
+    with pytest.raises(ValueError, match="computed from the values"):
+        computed.rows(DAY)
+
+
+def test_only_plain_values_are_taken(db):
+    query = PreparedQuery(lambda moment: Appointment.objects.filter(created_at__gte=moment), ["pk"])
+    with pytest.raises(TypeError):
+        query.rows(dt.datetime(2030, 1, 15, 10, tzinfo=dt.UTC))
