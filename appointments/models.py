@@ -10,7 +10,7 @@ from django.db import connection, models
 from django.urls import reverse
 from django.utils import timezone
 
-from .clinic_time import NonexistentLocalTime, clinic_datetime, clinic_zone, format_slot
+from .clinic_time import NonexistentLocalTime, clinic_datetime, clinic_slot, format_slot
 
 logger = logging.getLogger("telemedicine")
 
@@ -29,8 +29,7 @@ class AppointmentQuerySet(models.QuerySet):
 
     def starting_from(self, moment: dt.datetime):
         """Appointments whose start on the clinic's clock is at or after `moment`."""
-        local = timezone.localtime(moment, clinic_zone())
-        return self.starting_from_slot(local.date(), local.time())
+        return self.starting_from_slot(*clinic_slot(moment))
 
     def starting_from_slot(self, day: dt.date, at: dt.time):
         """starting_from() with the moment on the clinic's clock: at or after `at` on `day`."""
@@ -38,8 +37,7 @@ class AppointmentQuerySet(models.QuerySet):
 
     def starting_before(self, moment: dt.datetime):
         """Appointments whose start on the clinic's clock is before `moment`: the rest of starting_from()."""
-        local = timezone.localtime(moment, clinic_zone())
-        return self.starting_before_slot(local.date(), local.time())
+        return self.starting_before_slot(*clinic_slot(moment))
 
     def starting_before_slot(self, day: dt.date, at: dt.time):
         """starting_before() with the moment on the clinic's clock: before `at` on `day`."""
@@ -47,9 +45,12 @@ class AppointmentQuerySet(models.QuerySet):
 
     def starting_between(self, earliest: dt.datetime, latest: dt.datetime):
         """Appointments starting from `earliest` up to `latest`, both included, on the clinic's clock."""
-        local = timezone.localtime(latest, clinic_zone())
-        until = models.Q(date__lt=local.date()) | models.Q(date=local.date(), time__lte=local.time())
-        return self.starting_from(earliest).filter(until)
+        return self.starting_between_slots(*clinic_slot(earliest), *clinic_slot(latest))
+
+    def starting_between_slots(self, first_day: dt.date, first_at: dt.time, last_day: dt.date, last_at: dt.time):
+        """starting_between() with both moments on the clinic's clock."""
+        until = models.Q(date__lt=last_day) | models.Q(date=last_day, time__lte=last_at)
+        return self.starting_from_slot(first_day, first_at).filter(until)
 
     def with_people(self):
         return self.select_related("doctor", "patient")

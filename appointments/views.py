@@ -20,7 +20,7 @@ from project.http import HtmxHttpRequest
 from project.sessions.lifetimes import mark_poll
 
 from . import clinic
-from .clinic_time import clinic_now, clinic_zone, format_moment, format_slot
+from .clinic_time import clinic_now, clinic_slot, format_moment, format_slot
 from .confirmations import CancelForm, Confirmation, came_from, render_confirmation
 from .forms import AppointmentForm, RescheduleForm
 from .listing import DOCTOR, PATIENT, STAFF, AppointmentList, appointment_rows, upcoming_from
@@ -107,8 +107,7 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
         clinic_page = Paginator(CLINIC_SCHEDULE.pages(today), UPCOMING_PAGE_SIZE).get_page(
             request.GET.get("clinic_page")
         )
-    boundary = timezone.localtime(upcoming_from(now), clinic_zone())
-    as_patient = (user_id, boundary.date(), boundary.time())
+    as_patient = (user_id, *clinic_slot(upcoming_from(now)))
     context: dict[str, Any] = {
         "today": today,
         # A manager's dashboard is the clinic's schedule; a doctor's and a patient's their own.
