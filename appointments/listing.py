@@ -23,6 +23,7 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 
 from .clinic_time import clinic_zone, format_clock, format_slot
 from .models import Appointment, listed_fields
@@ -104,35 +105,71 @@ class AppointmentList:
         )
 
     def appointments(self, *values: Value, limit: int | None = None, offset: int = 0) -> list[Appointment]:
-        rows = self.query.rows(*values, limit=limit, offset=offset)
+        return [self._loaded(record) for record in self.query.rows(*values, limit=limit, offset=offset)]
+
+    def rows(
+        self,
+        role: str,
+        now: datetime,
+        *values: Value,
+        show_date: bool = True,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list["AppointmentRow"]:
+        """
+        appointment_rows() of these appointments, made from what each row's record held the last
+        time it was shown in such a list (see _seen): only what changes with the clock is made anew.
+        """
+        writer = RowWriter(role, show_date)
+        rows = []
+        for record in self.query.rows(*values, limit=limit, offset=offset):
+            key = (writer.setting, record)
+            seen = _seen.get(key)
+            if seen is None:
+                if len(_seen) >= MAX_SEEN:
+                    _seen.clear()
+                appointment = self._loaded(record)
+                seen = _seen[key] = (appointment, writer.fixed_cells(appointment))
+            rows.append(writer.row(*seen, now))
+        return rows
+
+    def pages(self, role: str, now: datetime, *values: Value, show_date: bool = True) -> "ListedRows":
+        """The rows for these values, for a Paginator to page through."""
+        return ListedRows(self, role, now, values, show_date)
+
+    def _loaded(self, record: tuple) -> Appointment:
         split, width, person_model = len(self.appointment_names), len(self.person_names), get_user_model()
-        appointments = []
-        for row in rows:
-            appointment = Appointment.from_db(connection.alias, self.appointment_names, row[:split])
-            for number, person in enumerate(self.people):
-                start = split + number * width
-                # Assigning the instance fills the relation's cache, as select_related would.
-                setattr(
-                    appointment,
-                    person,
-                    person_model.from_db(connection.alias, self.person_names, row[start : start + width]),
-                )
-            appointments.append(appointment)
-        return appointments
-
-    def pages(self, *values: Value) -> "ListedAppointments":
-        """The list for these values, for a Paginator to page through."""
-        return ListedAppointments(self, values)
+        appointment = Appointment.from_db(connection.alias, self.appointment_names, record[:split])
+        for number, person in enumerate(self.people):
+            start = split + number * width
+            # Assigning the instance fills the relation's cache, as select_related would.
+            setattr(
+                appointment,
+                person,
+                person_model.from_db(connection.alias, self.person_names, record[start : start + width]),
+            )
+        return appointment
 
 
-class ListedAppointments:
+# What a list's rows were made from, by the list's setting (RowWriter.setting) and each row's record
+# as the database gave it: the appointment loaded from it and the row's cells that do not change
+# with the clock. A record holds every value those depend on, so a changed appointment is a new key;
+# the dashboard shows the same few hundred rows on every load and every 30 s refresh, and loading
+# them and writing their strings was most of its time. Per process, at most MAX_SEEN rows (then
+# afresh), as {% remember %} keeps their HTML. The appointments are only read (by the rules the
+# columns call): nothing may change them.
+MAX_SEEN = 20_000
+_seen: dict[tuple, tuple[Appointment, AppointmentRow]] = {}
+
+
+class ListedRows:
     """
-    What a Paginator pages through (a sliceable with count()): a list's appointments for some
-    values. Only the page asked for is loaded.
+    What a Paginator pages through (a sliceable with count()): a list's rows for some values.
+    Only the page asked for is loaded.
     """
 
-    def __init__(self, listing: AppointmentList, values: tuple[Value, ...]):
-        self.listing, self.values = listing, values
+    def __init__(self, listing: AppointmentList, role: str, now: datetime, values: tuple[Value, ...], show_date: bool):
+        self.listing, self.role, self.now, self.values, self.show_date = listing, role, now, values, show_date
 
     def count(self) -> int:
         return self.listing.query.count(*self.values)
@@ -140,14 +177,14 @@ class ListedAppointments:
     def __len__(self) -> int:
         return self.count()
 
-    def __iter__(self) -> Iterator[Appointment]:
-        return iter(self.listing.appointments(*self.values))
+    def __iter__(self) -> Iterator["AppointmentRow"]:
+        return iter(self.listing.rows(self.role, self.now, *self.values, show_date=self.show_date))
 
     @overload
-    def __getitem__(self, index: int) -> Appointment: ...
+    def __getitem__(self, index: int) -> "AppointmentRow": ...
     @overload
-    def __getitem__(self, index: slice) -> list[Appointment]: ...
-    def __getitem__(self, index: int | slice) -> Appointment | list[Appointment]:
+    def __getitem__(self, index: slice) -> list["AppointmentRow"]: ...
+    def __getitem__(self, index: int | slice) -> "AppointmentRow | list[AppointmentRow]":
         if isinstance(index, int):
             found = self[index : index + 1]
             if not found:
@@ -156,7 +193,9 @@ class ListedAppointments:
         start, stop = index.start or 0, index.stop
         if stop <= start:  # an empty page: no query (as an empty slice of a queryset)
             return []
-        return self.listing.appointments(*self.values, limit=stop - start, offset=start)
+        return self.listing.rows(
+            self.role, self.now, *self.values, show_date=self.show_date, limit=stop - start, offset=start
+        )
 
 
 def url_maker(url_name: str) -> Callable[[int], str]:
@@ -182,53 +221,73 @@ def row_key(row: AppointmentRow) -> str:
     return repr([item for item in row.items() if item[0] != "key"])
 
 
+class RowWriter:
+    """What the rows of one list share: its role, its links, its status labels, the slots written so far."""
+
+    def __init__(self, role: str, show_date: bool):
+        self.role, self.show_date = role, show_date
+        # Staff open the staff view (the detail page is for the visit's own people only).
+        self.page_url = url_maker(STAFF_VIEW_URL_NAME if role == STAFF else Appointment.DETAIL_URL_NAME)
+        self.staff = role == STAFF
+        if self.staff:  # only staff rows link to cancel and complete: the other lists skip two reverse()
+            self.cancel_url, self.complete_url = url_maker("appointments:cancel"), url_maker("appointments:complete")
+        self.columns = list(_columns.items())
+        # Once per status shown, not per row (format_slot keeps its own per-process memo of days and clock times).
+        self.status_labels = dict(Appointment.Status.choices)
+        # A busy day repeats a few dozen slots: each is written once per list (asking for the active language
+        # and the per-process memo twice a row cost more than the rest of the row's own strings).
+        self.slot_texts: dict[tuple[date, time], str] = {}
+        # Everything but the appointment that fixed_cells() depends on: the language its words and
+        # dates are written in, and where the links point (the site's URL prefix).
+        self.setting = (role, show_date, get_language(), self.page_url(0))
+
+    def fixed_cells(self, appointment: Appointment) -> "AppointmentRow":
+        """The row's cells that do not change with the clock (the others are left empty)."""
+        slot = (appointment.date, appointment.time)
+        when = self.slot_texts.get(slot)
+        if when is None:
+            when = self.slot_texts[slot] = (
+                format_slot(appointment.date, appointment.time, zone=False)
+                if self.show_date
+                else format_clock(appointment.time)
+            )
+        if self.role == DOCTOR:
+            people = display_name(appointment.patient)
+        elif self.role == PATIENT:
+            people = display_name(appointment.doctor)
+        else:
+            people = f"{display_name(appointment.doctor)} · {display_name(appointment.patient)}"
+        return AppointmentRow(
+            pk=str(appointment.pk),
+            url=self.page_url(appointment.pk),
+            when=when,
+            people=people,
+            status=str(self.status_labels.get(appointment.status, appointment.status)),
+            cancel_url=self.cancel_url(appointment.pk) if self.staff and not appointment.is_closed else "",
+            complete_url="",
+            columns={},
+            key="",
+        )
+
+    def row(self, appointment: Appointment, fixed: "AppointmentRow", now: datetime) -> "AppointmentRow":
+        """The whole row at `now`: the fixed cells, and those that change with the clock."""
+        row = fixed.copy()
+        # Offered from the visit's start only (rules.py); staff rows are for people who manage every visit.
+        if self.staff and completes_from_now(appointment, now):
+            row["complete_url"] = self.complete_url(appointment.pk)
+        row["columns"] = {name: cells(appointment, now) for name, cells in self.columns}
+        row["key"] = row_key(row)
+        return row
+
+
 def appointment_rows(
     appointments: Iterable[Appointment], role: str, now: datetime, *, show_date: bool = True
 ) -> list[AppointmentRow]:
     """
     The rows `role` sees at `now` (which the added columns may depend on). The appointments
-    come from an AppointmentList or Appointment.objects.for_listing() with the people `role` sees;
-    STAFF rows are for people who manage every visit (rules.may_open_staff_view).
+    come from Appointment.objects.for_listing() with the people `role` sees (AppointmentList.rows()
+    makes the same rows from its own query); STAFF rows are for people who manage every visit
+    (rules.may_open_staff_view).
     """
-    # Staff open the staff view (the detail page is for the visit's own people only).
-    page_url = url_maker(STAFF_VIEW_URL_NAME if role == STAFF else Appointment.DETAIL_URL_NAME)
-    staff_row = role == STAFF
-    if staff_row:  # only staff rows link to cancel and complete: the other lists skip two reverse()
-        cancel_url, complete_url = url_maker("appointments:cancel"), url_maker("appointments:complete")
-    columns = list(_columns.items())
-    # Once per status shown, not per row (format_slot keeps its own per-process memo of days and clock times).
-    status_labels = dict(Appointment.Status.choices)
-    # A busy day repeats a few dozen slots: each is written once per list (asking for the active language
-    # and the per-process memo twice a row cost more than the rest of the row's own strings).
-    slot_texts: dict[tuple[date, time], str] = {}
-    rows = []
-    for appointment in appointments:
-        slot = (appointment.date, appointment.time)
-        when = slot_texts.get(slot)
-        if when is None:
-            when = slot_texts[slot] = (
-                format_slot(appointment.date, appointment.time, zone=False)
-                if show_date
-                else format_clock(appointment.time)
-            )
-        if role == DOCTOR:
-            people = display_name(appointment.patient)
-        elif role == PATIENT:
-            people = display_name(appointment.doctor)
-        else:
-            people = f"{display_name(appointment.doctor)} · {display_name(appointment.patient)}"
-        row = AppointmentRow(
-            pk=str(appointment.pk),
-            url=page_url(appointment.pk),
-            when=when,
-            people=people,
-            status=str(status_labels.get(appointment.status, appointment.status)),
-            cancel_url=cancel_url(appointment.pk) if staff_row and not appointment.is_closed else "",
-            # Offered from the visit's start only (rules.py); staff rows are for people who manage every visit.
-            complete_url=complete_url(appointment.pk) if staff_row and completes_from_now(appointment, now) else "",
-            columns={name: cells(appointment, now) for name, cells in columns},
-            key="",
-        )
-        row["key"] = row_key(row)
-        rows.append(row)
-    return rows
+    writer = RowWriter(role, show_date)
+    return [writer.row(appointment, writer.fixed_cells(appointment), now) for appointment in appointments]

@@ -94,17 +94,17 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     today = clinic_now().date()
     user = request.user
     user_id = cast(int, user.pk)  # login_required
-    upcoming_as_doctor = Paginator(UPCOMING_AS_DOCTOR.pages(user_id, today), UPCOMING_PAGE_SIZE)
+    upcoming_as_doctor = Paginator(UPCOMING_AS_DOCTOR.pages(DOCTOR, now, user_id, today), UPCOMING_PAGE_SIZE)
     upcoming_page = upcoming_as_doctor.get_page(request.GET.get("page"))
     doctor = is_doctor(user)
     past_page = None
     if doctor:
-        past = PAST_AS_DOCTOR.pages(user_id, today - dt.timedelta(days=PAST_DAYS), today)
+        past = PAST_AS_DOCTOR.pages(DOCTOR, now, user_id, today - dt.timedelta(days=PAST_DAYS), today)
         past_page = Paginator(past, PAST_PAGE_SIZE).get_page(request.GET.get("past_page"))
     clinic_page = None
     staff = can_manage_any(user)
     if staff:
-        clinic_page = Paginator(CLINIC_SCHEDULE.pages(today), UPCOMING_PAGE_SIZE).get_page(
+        clinic_page = Paginator(CLINIC_SCHEDULE.pages(STAFF, now, today), UPCOMING_PAGE_SIZE).get_page(
             request.GET.get("clinic_page")
         )
     as_patient = (user_id, *clinic_slot(upcoming_from(now)))
@@ -112,18 +112,19 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
         "today": today,
         # A manager's dashboard is the clinic's schedule; a doctor's and a patient's their own.
         "dashboard_title": "Clinic schedule" if staff and not doctor else "My appointments",
-        "as_doctor_today": appointment_rows(TODAY_AS_DOCTOR.appointments(user_id, today), DOCTOR, now, show_date=False),
+        "as_doctor_today": TODAY_AS_DOCTOR.rows(DOCTOR, now, user_id, today, show_date=False),
+        # Each page's rows are the rows of its list (listing.ListedRows).
         "upcoming_as_doctor": upcoming_page,
-        "upcoming_as_doctor_rows": appointment_rows(upcoming_page, DOCTOR, now),
+        "upcoming_as_doctor_rows": upcoming_page.object_list,
         "past_as_doctor": past_page,
-        "past_as_doctor_rows": appointment_rows(past_page or [], DOCTOR, now),
+        "past_as_doctor_rows": past_page.object_list if past_page else [],
         "past_days": PAST_DAYS,
-        "upcoming_as_patient": appointment_rows(UPCOMING_AS_PATIENT.appointments(*as_patient), PATIENT, now),
-        "past_as_patient": appointment_rows(PAST_AS_PATIENT.appointments(*as_patient, limit=PAST_SHOWN), PATIENT, now),
+        "upcoming_as_patient": UPCOMING_AS_PATIENT.rows(PATIENT, now, *as_patient),
+        "past_as_patient": PAST_AS_PATIENT.rows(PATIENT, now, *as_patient, limit=PAST_SHOWN),
         "can_schedule": can_schedule(user),
         "is_doctor": doctor,
         "clinic_schedule": clinic_page,
-        "clinic_schedule_rows": appointment_rows(clinic_page or [], STAFF, now),
+        "clinic_schedule_rows": clinic_page.object_list if clinic_page else [],
     }
     if request.htmx and request.htmx.target == "appointment-lists":
         # The 30 s refresh is the page's doing, not a person's: it never keeps a session alive.

@@ -10,10 +10,15 @@ import datetime as dt
 import pytest
 
 from appointments import views
+from appointments.clinic_time import clinic_datetime
+from appointments.listing import DOCTOR, PATIENT, STAFF, appointment_rows
 from appointments.models import Appointment
 from appointments.prepared import PreparedQuery
 
 DAY = dt.date(2030, 1, 15)
+NOW = clinic_datetime(DAY, dt.time(10))
+# Who sees each list's people: a doctor sees patients, a patient doctors, staff both.
+ROLES = {("patient",): DOCTOR, ("doctor",): PATIENT, ("doctor", "patient"): STAFF}
 
 
 @pytest.fixture
@@ -106,18 +111,48 @@ def test_each_list_loads_what_its_queryset_loads(schedule, doctor, patient, name
 def test_each_list_counts_and_pages_as_its_queryset(schedule, doctor, patient, name):
     listing, values_for = LISTS[name]
     for values in values_for(doctor, patient):
-        queryset, pages = the_queryset(listing, values), listing.pages(*values)
+        queryset, pages = the_queryset(listing, values), listing.pages(ROLES[listing.people], NOW, *values)
 
         assert pages.count() == queryset.count()
         for start, stop in [(0, 2), (1, 3), (2, 100), (5, 5)]:
-            assert [a.pk for a in pages[start:stop]] == [a.pk for a in queryset[start:stop]]
+            assert [row["pk"] for row in pages[start:stop]] == [str(a.pk) for a in queryset[start:stop]]
+
+
+@pytest.mark.parametrize("name", LISTS)
+@pytest.mark.parametrize("clock", [dt.time(9, 59, 59), dt.time(10, 30), dt.time(11, 0, 1)])
+def test_each_lists_rows_are_those_of_its_appointments(schedule, doctor, patient, name, clock):
+    # Made twice: the second time from what the first one saw (listing._seen), at another moment.
+    listing, values_for = LISTS[name]
+    role, now = ROLES[listing.people], clinic_datetime(DAY, clock)
+    for values in values_for(doctor, patient):
+        for show_date in (True, False):
+            listing.rows(role, NOW, *values, show_date=show_date)
+
+            found = listing.rows(role, now, *values, show_date=show_date)
+
+            assert found == appointment_rows(the_queryset(listing, values), role, now, show_date=show_date)
+
+
+def test_a_changed_appointment_gets_a_new_row(schedule, doctor):
+    [first, *_] = views.TODAY_AS_DOCTOR.rows(DOCTOR, NOW, doctor.pk, DAY)
+    appointment = Appointment.objects.get(pk=first["pk"])
+    appointment.status = Appointment.Status.CONFIRMED if first["status"] != "Confirmed" else "scheduled"
+    appointment.patient.first_name = "Renamed"
+    appointment.patient.save()
+    appointment.save()
+
+    [changed, *_] = views.TODAY_AS_DOCTOR.rows(DOCTOR, NOW, doctor.pk, DAY)
+
+    assert changed["pk"] == first["pk"]
+    assert changed["status"] != first["status"]
+    assert changed["people"].startswith("Renamed ")
 
 
 def test_a_list_is_one_query_and_an_empty_page_none(schedule, doctor, django_assert_num_queries):
-    pages = views.UPCOMING_AS_DOCTOR.pages(doctor.pk, DAY)
+    pages = views.UPCOMING_AS_DOCTOR.pages(DOCTOR, NOW, doctor.pk, DAY)
     pages.count()  # compiled on first use: once per process
     with django_assert_num_queries(1):
-        [appointment.patient.get_full_name() for appointment in pages[0:50]]
+        assert pages[0:50]
     with django_assert_num_queries(1):
         assert pages.count() > 0
     with django_assert_num_queries(0):
