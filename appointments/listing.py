@@ -14,6 +14,7 @@ also say when a visit stops being upcoming (set_upcoming_from): telemedicine say
 its call window has closed".
 """
 
+import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, time
 from typing import TypedDict, overload
@@ -219,6 +220,17 @@ def row_key(row: AppointmentRow) -> str:
             if type(value) is not str:
                 raise TypeError(f"A column's cells are plain strings, not {type(value).__name__}")
     return repr([item for item in row.items() if item[0] != "key"])
+
+
+def list_key(rows: Iterable[AppointmentRow]) -> str:
+    """
+    One short string standing for every row of a list (each row's key, row_key): the list's
+    template remembers the whole list's HTML by it, so that a list shown again unchanged (the
+    dashboard refreshes every 30 s) is one lookup. A digest: the rows' keys themselves would
+    make a key as long as the list's HTML.
+    """
+    # repr() writes a newline inside a value as a backslash and an "n": the separator is unambiguous.
+    return hashlib.blake2b("\n".join(row["key"] for row in rows).encode(), digest_size=20).hexdigest()
 
 
 class RowWriter:
