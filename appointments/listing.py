@@ -116,7 +116,7 @@ class AppointmentList:
         show_date: bool = True,
         limit: int | None = None,
         offset: int = 0,
-    ) -> list["AppointmentRow"]:
+    ) -> list[AppointmentRow]:
         """
         appointment_rows() of these appointments, made from what each row's record held the last
         time it was shown in such a list (see _seen): only what changes with the clock is made anew.
@@ -130,8 +130,10 @@ class AppointmentList:
                 if len(_seen) >= MAX_SEEN:
                     _seen.clear()
                 appointment = self._loaded(record)
-                seen = _seen[key] = (appointment, writer.fixed_cells(appointment))
-            rows.append(writer.row(*seen, now))
+                fixed = writer.fixed_cells(appointment)
+                seen = _seen[key] = (appointment, fixed, fixed_key(fixed))
+            appointment, fixed, fixed_part = seen
+            rows.append(writer.row(appointment, fixed, now, fixed_part))
         return rows
 
     def pages(self, role: str, now: datetime, *values: Value, show_date: bool = True) -> "ListedRows":
@@ -152,15 +154,16 @@ class AppointmentList:
         return appointment
 
 
-# What a list's rows were made from, by the list's setting (RowWriter.setting) and each row's record
-# as the database gave it: the appointment loaded from it and the row's cells that do not change
-# with the clock. A record holds every value those depend on, so a changed appointment is a new key;
-# the dashboard shows the same few hundred rows on every load and every 30 s refresh, and loading
-# them and writing their strings was most of its time. Per process, at most MAX_SEEN rows (then
-# afresh), as {% remember %} keeps their HTML. The appointments are only read (by the rules the
-# columns call): nothing may change them.
-MAX_SEEN = 20_000
-_seen: dict[tuple, tuple[Appointment, AppointmentRow]] = {}
+# What a list's rows were made from, by the list's setting (RowWriter.setting) and each row's
+# record as the database gave it: the appointment loaded from it, the row's cells that do not
+# change with the clock, and their part of the row's key (fixed_key). A record holds every value
+# those depend on, so a changed appointment is a new key. The dashboard shows the same few
+# hundred rows on every load and every 30 s refresh, and loading them and writing their strings
+# was most of its time. Per process, at most MAX_SEEN rows (some 2 KB each; then afresh), as
+# {% remember %} keeps their HTML. The appointments are only read (by the rules the columns
+# call): nothing may change them.
+MAX_SEEN = 5_000
+_seen: dict[tuple, tuple[Appointment, AppointmentRow, str]] = {}
 
 
 class ListedRows:
@@ -178,14 +181,14 @@ class ListedRows:
     def __len__(self) -> int:
         return self.count()
 
-    def __iter__(self) -> Iterator["AppointmentRow"]:
+    def __iter__(self) -> Iterator[AppointmentRow]:
         return iter(self.listing.rows(self.role, self.now, *self.values, show_date=self.show_date))
 
     @overload
-    def __getitem__(self, index: int) -> "AppointmentRow": ...
+    def __getitem__(self, index: int) -> AppointmentRow: ...
     @overload
-    def __getitem__(self, index: slice) -> list["AppointmentRow"]: ...
-    def __getitem__(self, index: int | slice) -> "AppointmentRow | list[AppointmentRow]":
+    def __getitem__(self, index: slice) -> list[AppointmentRow]: ...
+    def __getitem__(self, index: int | slice) -> AppointmentRow | list[AppointmentRow]:
         if isinstance(index, int):
             found = self[index : index + 1]
             if not found:
@@ -205,21 +208,35 @@ def url_maker(url_name: str) -> Callable[[int], str]:
     return lambda pk: f"{head}{pk}{tail}"
 
 
-def row_key(row: AppointmentRow) -> str:
+# The cells RowWriter.row() writes anew at each moment (the end of row_key names them too); the
+# others are written once (fixed_cells).
+CLOCK_CELLS = ("complete_url", "columns")
+
+
+def row_key(row: AppointmentRow, fixed_part: str | None = None) -> str:
     """
     Every value of `row` but its key, in one string: the template renders a row once per
     process for each key ({% remember %}, project/fragments.py), so nothing the row shows
-    may be left out. It is the repr() of the whole row, so a field added later is in it
-    without anyone remembering to add it, and quotes and escapes keep the values apart
+    may be left out. It is the repr() of the row's cells, those that do not change with the
+    clock first (fixed_key: every cell but CLOCK_CELLS, so a field added later is in it without
+    anyone remembering to add it), then CLOCK_CELLS; quotes and escapes keep the values apart
     whatever they contain. One string is what the tag keys on fastest: freezing the row's
-    nested dicts for every row cost more than rendering some of them.
+    nested dicts for every row cost more than rendering some of them. `fixed_part`: the row's
+    fixed_key(), when the caller has it already (AppointmentList.rows keeps it with the row).
     """
     for cells in row["columns"].values():
         for value in cells.values():
             # A SafeString shows as a str's repr but renders unescaped: it would share a plain string's HTML.
             if type(value) is not str:
                 raise TypeError(f"A column's cells are plain strings, not {type(value).__name__}")
-    return repr([item for item in row.items() if item[0] != "key"])
+    if fixed_part is None:
+        fixed_part = fixed_key(row)
+    return fixed_part + repr([("complete_url", row["complete_url"]), ("columns", row["columns"])])
+
+
+def fixed_key(row: AppointmentRow) -> str:
+    """The first part of row_key(): the cells that do not change with the clock."""
+    return repr([item for item in row.items() if item[0] != "key" and item[0] not in CLOCK_CELLS])
 
 
 def list_key(rows: Iterable[AppointmentRow]) -> str:
@@ -253,7 +270,7 @@ class RowWriter:
         # dates are written in, and where the links point (the site's URL prefix).
         self.setting = (role, show_date, get_language(), self.page_url(0))
 
-    def fixed_cells(self, appointment: Appointment) -> "AppointmentRow":
+    def fixed_cells(self, appointment: Appointment) -> AppointmentRow:
         """The row's cells that do not change with the clock (the others are left empty)."""
         slot = (appointment.date, appointment.time)
         when = self.slot_texts.get(slot)
@@ -281,14 +298,19 @@ class RowWriter:
             key="",
         )
 
-    def row(self, appointment: Appointment, fixed: "AppointmentRow", now: datetime) -> "AppointmentRow":
-        """The whole row at `now`: the fixed cells, and those that change with the clock."""
+    def row(
+        self, appointment: Appointment, fixed: AppointmentRow, now: datetime, fixed_part: str | None = None
+    ) -> AppointmentRow:
+        """
+        The whole row at `now`: the fixed cells, and those that change with the clock (CLOCK_CELLS).
+        `fixed_part`: fixed_key(fixed), when the caller has it already.
+        """
         row = fixed.copy()
         # Offered from the visit's start only (rules.py); staff rows are for people who manage every visit.
         if self.staff and completes_from_now(appointment, now):
             row["complete_url"] = self.complete_url(appointment.pk)
         row["columns"] = {name: cells(appointment, now) for name, cells in self.columns}
-        row["key"] = row_key(row)
+        row["key"] = row_key(row, fixed_part)
         return row
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from appointments import views
 from appointments.clinic_time import clinic_datetime
-from appointments.listing import DOCTOR, PATIENT, STAFF, appointment_rows
+from appointments.listing import DOCTOR, PATIENT, STAFF, appointment_rows, row_key
 from appointments.models import Appointment
 from appointments.prepared import PreparedQuery
 
@@ -169,3 +169,13 @@ def test_only_plain_values_are_taken(db):
     query = PreparedQuery(lambda moment: Appointment.objects.filter(created_at__gte=moment), ["pk"])
     with pytest.raises(TypeError):
         query.rows(dt.datetime(2030, 1, 15, 10, tzinfo=dt.UTC))
+
+
+def test_a_rows_key_made_from_its_remembered_part_is_its_whole_key(schedule, doctor, staff):
+    # AppointmentList.rows keeps the key of each row's fixed cells: the key must be row_key() all the same.
+    for clock in (dt.time(9), dt.time(10, 30), dt.time(12)):
+        now = clinic_datetime(DAY, clock)
+        for row in views.CLINIC_SCHEDULE.rows(STAFF, now, DAY) + views.TODAY_AS_DOCTOR.rows(
+            DOCTOR, now, doctor.pk, DAY
+        ):
+            assert row["key"] == row_key(row)
