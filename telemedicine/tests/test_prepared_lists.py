@@ -19,7 +19,7 @@ DAY = dt.date(2030, 1, 15)
 
 @pytest.fixture
 def schedule(make_appointment, other_doctor, other_patient):
-    """Visits every few minutes around 10:00 on DAY, in every status, video or not, for two of each."""
+    """Visits every few minutes around 10:00 on DAY (the statuses a second apart), video or not, for two of each."""
     made = []
     for minutes in range(-180, 181, 7):
         for number, status in enumerate(Appointment.Status.values):
@@ -28,7 +28,8 @@ def schedule(make_appointment, other_doctor, other_patient):
                 fields["patient"] = other_patient
             made.append(
                 make_appointment(
-                    starts_at=clinic_datetime(DAY, dt.time(10)) + dt.timedelta(minutes=minutes),
+                    # Each at its own moment: visits at the same moment would come in no particular order.
+                    starts_at=clinic_datetime(DAY, dt.time(10)) + dt.timedelta(minutes=minutes, seconds=number),
                     status=status,
                     is_telemedicine=minutes % 2 == 0,
                     **fields,
@@ -54,6 +55,7 @@ def test_live_visits_are_those_of_the_queryset(schedule, doctor, clock):
 
     found = waiting_room.live_visits(doctor.pk, now)
 
+    assert expected, "the schedule must have visits around each moment"
     assert pks(found) == pks(expected)
     assert [a.patient.get_full_name() for a in found] == [a.patient.get_full_name() for a in expected]
 
