@@ -55,6 +55,12 @@ def clinic_now() -> datetime:
     return timezone.localtime(timezone.now(), clinic_zone())
 
 
+def clinic_slot(moment: datetime) -> tuple[date, time]:
+    """The day and the time the clinic's clock shows at `moment`: how appointments are stored."""
+    local = timezone.localtime(moment, clinic_zone())
+    return local.date(), local.time()
+
+
 # --- How the clinic writes a date and a time: one home for pages, cards, emails and the admin.
 # Templates use the filters of appointments/templatetags/clinic_time.py; the admin and Django's
 # own `|date` read the same formats through FORMAT_MODULE_PATH (appointments/formats/en/formats.py).

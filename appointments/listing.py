@@ -14,15 +14,21 @@ also say when a visit stops being upcoming (set_upcoming_from): telemedicine say
 its call window has closed".
 """
 
-from collections.abc import Callable, Iterable
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, time
-from typing import TypedDict
+from typing import TypedDict, overload
 
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 
 from .clinic_time import clinic_zone, format_clock, format_slot
-from .models import Appointment
+from .models import Appointment, listed_fields
+from .prepared import PreparedQuery, Value
 from .roles import display_name
 from .rules import completes_from_now
 
@@ -82,76 +88,240 @@ def upcoming_from(now: datetime) -> datetime:
     return _upcoming_from[0](now)
 
 
+class AppointmentList:
+    """
+    One of the dashboard's lists: the appointments `build(*values)` filters and orders, loaded as
+    Appointment.objects.for_listing(*people) loads them, from SQL compiled once per process
+    (prepared.py): the lists are asked for on every load and every refresh of the dashboard.
+    """
+
+    def __init__(self, people: tuple[str, ...], build: Callable[..., QuerySet[Appointment]]):
+        appointment_fields, person_fields = listed_fields()
+        self.people = people
+        self.appointment_names = [field.attname for field in appointment_fields]
+        self.person_names = [field.attname for field in person_fields]
+        self.query = PreparedQuery(
+            build,
+            [*self.appointment_names, *(f"{person}__{name}" for person in people for name in self.person_names)],
+        )
+
+    def appointments(self, *values: Value, limit: int | None = None, offset: int = 0) -> list[Appointment]:
+        return [self._loaded(record) for record in self.query.rows(*values, limit=limit, offset=offset)]
+
+    def rows(
+        self,
+        role: str,
+        now: datetime,
+        *values: Value,
+        show_date: bool = True,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[AppointmentRow]:
+        """
+        appointment_rows() of these appointments, made from what each row's record held the last
+        time it was shown in such a list (see _seen): only what changes with the clock is made anew.
+        """
+        writer = RowWriter(role, show_date)
+        rows = []
+        for record in self.query.rows(*values, limit=limit, offset=offset):
+            key = (writer.setting, record)
+            seen = _seen.get(key)
+            if seen is None:
+                if len(_seen) >= MAX_SEEN:
+                    _seen.clear()
+                appointment = self._loaded(record)
+                fixed = writer.fixed_cells(appointment)
+                seen = _seen[key] = (appointment, fixed, fixed_key(fixed))
+            appointment, fixed, fixed_part = seen
+            rows.append(writer.row(appointment, fixed, now, fixed_part))
+        return rows
+
+    def pages(self, role: str, now: datetime, *values: Value, show_date: bool = True) -> "ListedRows":
+        """The rows for these values, for a Paginator to page through."""
+        return ListedRows(self, role, now, values, show_date)
+
+    def _loaded(self, record: tuple) -> Appointment:
+        split, width, person_model = len(self.appointment_names), len(self.person_names), get_user_model()
+        appointment = Appointment.from_db(connection.alias, self.appointment_names, record[:split])
+        for number, person in enumerate(self.people):
+            start = split + number * width
+            # Assigning the instance fills the relation's cache, as select_related would.
+            setattr(
+                appointment,
+                person,
+                person_model.from_db(connection.alias, self.person_names, record[start : start + width]),
+            )
+        return appointment
+
+
+# What a list's rows were made from, by the list's setting (RowWriter.setting) and each row's
+# record as the database gave it: the appointment loaded from it, the row's cells that do not
+# change with the clock, and their part of the row's key (fixed_key). A record holds every value
+# those depend on, so a changed appointment is a new key. The dashboard shows the same few
+# hundred rows on every load and every 30 s refresh, and loading them and writing their strings
+# was most of its time. Per process, at most MAX_SEEN rows (some 2 KB each; then afresh), as
+# {% remember %} keeps their HTML. The appointments are only read (by the rules the columns
+# call): nothing may change them.
+MAX_SEEN = 5_000
+_seen: dict[tuple, tuple[Appointment, AppointmentRow, str]] = {}
+
+
+class ListedRows:
+    """
+    What a Paginator pages through (a sliceable with count()): a list's rows for some values.
+    Only the page asked for is loaded.
+    """
+
+    def __init__(self, listing: AppointmentList, role: str, now: datetime, values: tuple[Value, ...], show_date: bool):
+        self.listing, self.role, self.now, self.values, self.show_date = listing, role, now, values, show_date
+
+    def count(self) -> int:
+        return self.listing.query.count(*self.values)
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __iter__(self) -> Iterator[AppointmentRow]:
+        return iter(self.listing.rows(self.role, self.now, *self.values, show_date=self.show_date))
+
+    @overload
+    def __getitem__(self, index: int) -> AppointmentRow: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[AppointmentRow]: ...
+    def __getitem__(self, index: int | slice) -> AppointmentRow | list[AppointmentRow]:
+        if isinstance(index, int):
+            found = self[index : index + 1]
+            if not found:
+                raise IndexError(index)
+            return found[0]
+        start, stop = index.start or 0, index.stop
+        if stop <= start:  # an empty page: no query (as an empty slice of a queryset)
+            return []
+        return self.listing.rows(
+            self.role, self.now, *self.values, show_date=self.show_date, limit=stop - start, offset=start
+        )
+
+
 def url_maker(url_name: str) -> Callable[[int], str]:
     """Appointment id -> the URL `url_name` of that appointment, with one reverse() for a whole list."""
     head, tail = reverse(url_name, args=[_ID_PLACEHOLDER]).split(str(_ID_PLACEHOLDER))
     return lambda pk: f"{head}{pk}{tail}"
 
 
-def row_key(row: AppointmentRow) -> str:
+# The cells RowWriter.row() writes anew at each moment (the end of row_key names them too); the
+# others are written once (fixed_cells).
+CLOCK_CELLS = ("complete_url", "columns")
+
+
+def row_key(row: AppointmentRow, fixed_part: str | None = None) -> str:
     """
     Every value of `row` but its key, in one string: the template renders a row once per
     process for each key ({% remember %}, project/fragments.py), so nothing the row shows
-    may be left out. It is the repr() of the whole row, so a field added later is in it
-    without anyone remembering to add it, and quotes and escapes keep the values apart
+    may be left out. It is the repr() of the row's cells, those that do not change with the
+    clock first (fixed_key: every cell but CLOCK_CELLS, so a field added later is in it without
+    anyone remembering to add it), then CLOCK_CELLS; quotes and escapes keep the values apart
     whatever they contain. One string is what the tag keys on fastest: freezing the row's
-    nested dicts for every row cost more than rendering some of them.
+    nested dicts for every row cost more than rendering some of them. `fixed_part`: the row's
+    fixed_key(), when the caller has it already (AppointmentList.rows keeps it with the row).
     """
     for cells in row["columns"].values():
         for value in cells.values():
             # A SafeString shows as a str's repr but renders unescaped: it would share a plain string's HTML.
             if type(value) is not str:
                 raise TypeError(f"A column's cells are plain strings, not {type(value).__name__}")
-    return repr([item for item in row.items() if item[0] != "key"])
+    if fixed_part is None:
+        fixed_part = fixed_key(row)
+    return fixed_part + repr([("complete_url", row["complete_url"]), ("columns", row["columns"])])
+
+
+def fixed_key(row: AppointmentRow) -> str:
+    """The first part of row_key(): the cells that do not change with the clock."""
+    return repr([item for item in row.items() if item[0] != "key" and item[0] not in CLOCK_CELLS])
+
+
+def list_key(rows: Iterable[AppointmentRow]) -> str:
+    """
+    One short string standing for every row of a list (each row's key, row_key): the list's
+    template remembers the whole list's HTML by it, so that a list shown again unchanged (the
+    dashboard refreshes every 30 s) is one lookup. A digest: the rows' keys themselves would
+    make a key as long as the list's HTML.
+    """
+    # repr() writes a newline inside a value as a backslash and an "n": the separator is unambiguous.
+    return hashlib.blake2b("\n".join(row["key"] for row in rows).encode(), digest_size=20).hexdigest()
+
+
+class RowWriter:
+    """What the rows of one list share: its role, its links, its status labels, the slots written so far."""
+
+    def __init__(self, role: str, show_date: bool):
+        self.role, self.show_date = role, show_date
+        # Staff open the staff view (the detail page is for the visit's own people only).
+        self.page_url = url_maker(STAFF_VIEW_URL_NAME if role == STAFF else Appointment.DETAIL_URL_NAME)
+        self.staff = role == STAFF
+        if self.staff:  # only staff rows link to cancel and complete: the other lists skip two reverse()
+            self.cancel_url, self.complete_url = url_maker("appointments:cancel"), url_maker("appointments:complete")
+        self.columns = list(_columns.items())
+        # Once per status shown, not per row (format_slot keeps its own per-process memo of days and clock times).
+        self.status_labels = dict(Appointment.Status.choices)
+        # A busy day repeats a few dozen slots: each is written once per list (asking for the active language
+        # and the per-process memo twice a row cost more than the rest of the row's own strings).
+        self.slot_texts: dict[tuple[date, time], str] = {}
+        # Everything but the appointment that fixed_cells() depends on: the language its words and
+        # dates are written in, and where the links point (the site's URL prefix).
+        self.setting = (role, show_date, get_language(), self.page_url(0))
+
+    def fixed_cells(self, appointment: Appointment) -> AppointmentRow:
+        """The row's cells that do not change with the clock (the others are left empty)."""
+        slot = (appointment.date, appointment.time)
+        when = self.slot_texts.get(slot)
+        if when is None:
+            when = self.slot_texts[slot] = (
+                format_slot(appointment.date, appointment.time, zone=False)
+                if self.show_date
+                else format_clock(appointment.time)
+            )
+        if self.role == DOCTOR:
+            people = display_name(appointment.patient)
+        elif self.role == PATIENT:
+            people = display_name(appointment.doctor)
+        else:
+            people = f"{display_name(appointment.doctor)} · {display_name(appointment.patient)}"
+        return AppointmentRow(
+            pk=str(appointment.pk),
+            url=self.page_url(appointment.pk),
+            when=when,
+            people=people,
+            status=str(self.status_labels.get(appointment.status, appointment.status)),
+            cancel_url=self.cancel_url(appointment.pk) if self.staff and not appointment.is_closed else "",
+            complete_url="",
+            columns={},
+            key="",
+        )
+
+    def row(
+        self, appointment: Appointment, fixed: AppointmentRow, now: datetime, fixed_part: str | None = None
+    ) -> AppointmentRow:
+        """
+        The whole row at `now`: the fixed cells, and those that change with the clock (CLOCK_CELLS).
+        `fixed_part`: fixed_key(fixed), when the caller has it already.
+        """
+        row = fixed.copy()
+        # Offered from the visit's start only (rules.py); staff rows are for people who manage every visit.
+        if self.staff and completes_from_now(appointment, now):
+            row["complete_url"] = self.complete_url(appointment.pk)
+        row["columns"] = {name: cells(appointment, now) for name, cells in self.columns}
+        row["key"] = row_key(row, fixed_part)
+        return row
 
 
 def appointment_rows(
     appointments: Iterable[Appointment], role: str, now: datetime, *, show_date: bool = True
 ) -> list[AppointmentRow]:
     """
-    The rows `role` sees at `now` (which the added columns may depend on). The
-    appointments come from Appointment.objects.for_listing() with the people `role` sees;
-    STAFF rows are for people who manage every visit (rules.may_open_staff_view).
+    The rows `role` sees at `now` (which the added columns may depend on). The appointments
+    come from Appointment.objects.for_listing() with the people `role` sees (AppointmentList.rows()
+    makes the same rows from its own query); STAFF rows are for people who manage every visit
+    (rules.may_open_staff_view).
     """
-    # Staff open the staff view (the detail page is for the visit's own people only).
-    page_url = url_maker(STAFF_VIEW_URL_NAME if role == STAFF else Appointment.DETAIL_URL_NAME)
-    staff_row = role == STAFF
-    if staff_row:  # only staff rows link to cancel and complete: the other lists skip two reverse()
-        cancel_url, complete_url = url_maker("appointments:cancel"), url_maker("appointments:complete")
-    columns = list(_columns.items())
-    # Once per status shown, not per row (format_slot keeps its own per-process memo of days and clock times).
-    status_labels = dict(Appointment.Status.choices)
-    # A busy day repeats a few dozen slots: each is written once per list (asking for the active language
-    # and the per-process memo twice a row cost more than the rest of the row's own strings).
-    slot_texts: dict[tuple[date, time], str] = {}
-    rows = []
-    for appointment in appointments:
-        slot = (appointment.date, appointment.time)
-        when = slot_texts.get(slot)
-        if when is None:
-            when = slot_texts[slot] = (
-                format_slot(appointment.date, appointment.time, zone=False)
-                if show_date
-                else format_clock(appointment.time)
-            )
-        if role == DOCTOR:
-            people = display_name(appointment.patient)
-        elif role == PATIENT:
-            people = display_name(appointment.doctor)
-        else:
-            people = f"{display_name(appointment.doctor)} · {display_name(appointment.patient)}"
-        row = AppointmentRow(
-            pk=str(appointment.pk),
-            url=page_url(appointment.pk),
-            when=when,
-            people=people,
-            status=str(status_labels.get(appointment.status, appointment.status)),
-            cancel_url=cancel_url(appointment.pk) if staff_row and not appointment.is_closed else "",
-            # Offered from the visit's start only (rules.py); staff rows are for people who manage every visit.
-            complete_url=complete_url(appointment.pk) if staff_row and completes_from_now(appointment, now) else "",
-            columns={name: cells(appointment, now) for name, cells in columns},
-            key="",
-        )
-        row["key"] = row_key(row)
-        rows.append(row)
-    return rows
+    writer = RowWriter(role, show_date)
+    return [writer.row(appointment, writer.fixed_cells(appointment), now) for appointment in appointments]

@@ -10,7 +10,7 @@ from django.db import connection, models
 from django.urls import reverse
 from django.utils import timezone
 
-from .clinic_time import NonexistentLocalTime, clinic_datetime, clinic_zone, format_slot
+from .clinic_time import NonexistentLocalTime, clinic_datetime, clinic_slot, format_slot
 
 logger = logging.getLogger("telemedicine")
 
@@ -29,19 +29,28 @@ class AppointmentQuerySet(models.QuerySet):
 
     def starting_from(self, moment: dt.datetime):
         """Appointments whose start on the clinic's clock is at or after `moment`."""
-        local = timezone.localtime(moment, clinic_zone())
-        return self.filter(models.Q(date__gt=local.date()) | models.Q(date=local.date(), time__gte=local.time()))
+        return self.starting_from_slot(*clinic_slot(moment))
+
+    def starting_from_slot(self, day: dt.date, at: dt.time):
+        """starting_from() with the moment on the clinic's clock: at or after `at` on `day`."""
+        return self.filter(models.Q(date__gt=day) | models.Q(date=day, time__gte=at))
 
     def starting_before(self, moment: dt.datetime):
         """Appointments whose start on the clinic's clock is before `moment`: the rest of starting_from()."""
-        local = timezone.localtime(moment, clinic_zone())
-        return self.filter(models.Q(date__lt=local.date()) | models.Q(date=local.date(), time__lt=local.time()))
+        return self.starting_before_slot(*clinic_slot(moment))
+
+    def starting_before_slot(self, day: dt.date, at: dt.time):
+        """starting_before() with the moment on the clinic's clock: before `at` on `day`."""
+        return self.filter(models.Q(date__lt=day) | models.Q(date=day, time__lt=at))
 
     def starting_between(self, earliest: dt.datetime, latest: dt.datetime):
         """Appointments starting from `earliest` up to `latest`, both included, on the clinic's clock."""
-        local = timezone.localtime(latest, clinic_zone())
-        until = models.Q(date__lt=local.date()) | models.Q(date=local.date(), time__lte=local.time())
-        return self.starting_from(earliest).filter(until)
+        return self.starting_between_slots(*clinic_slot(earliest), *clinic_slot(latest))
+
+    def starting_between_slots(self, first_day: dt.date, first_at: dt.time, last_day: dt.date, last_at: dt.time):
+        """starting_between() with both moments on the clinic's clock."""
+        until = models.Q(date__lt=last_day) | models.Q(date=last_day, time__lte=last_at)
+        return self.starting_from_slot(first_day, first_at).filter(until)
 
     def with_people(self):
         return self.select_related("doctor", "patient")
@@ -113,6 +122,9 @@ class Appointment(models.Model):
             models.Index(fields=["doctor", "date", "time"], name="appt_doctor_day_idx"),
             models.Index(fields=["patient", "date", "time"], name="appt_patient_day_idx"),
             models.Index(fields=["status"], name="appt_status_idx"),
+            # The doctor's dashboard counts its pages ("active after today", "in the last 30 days or
+            # cancelled ahead") from this index alone, without reading each later visit's row.
+            models.Index(fields=["doctor", "date", "status"], name="appt_doctor_day_status_idx"),
         ]
 
     def __str__(self):
@@ -258,7 +270,7 @@ def listed_with_doctor(pk: int) -> Appointment | None:
     deferred fields, the doctor's name joined in; loaded with Model.from_db, as the ORM loads
     rows. appointments/tests/test_listed_with_doctor.py holds it to the queryset's answer.
     """
-    appointment_fields, doctor_fields = _listed_fields()
+    appointment_fields, doctor_fields = listed_fields()
     # An id no row can have (a URL may carry any integer) finds nothing, as the ORM's lookup would.
     lowest, highest = connection.ops.integer_field_range(Appointment._meta.pk.get_internal_type())
     if not (lowest is None or lowest <= pk) or not (highest is None or pk <= highest):
@@ -278,8 +290,11 @@ def listed_with_doctor(pk: int) -> Appointment | None:
 
 
 @functools.cache
-def _listed_fields() -> tuple[list[models.Field], list[models.Field]]:
-    """What for_listing("doctor") loads, in each model's own field order (as Model.from_db wants)."""
+def listed_fields() -> tuple[list[models.Field], list[models.Field]]:
+    """
+    What for_listing() loads of an appointment and of each person joined in, in each model's own
+    field order (as Model.from_db wants).
+    """
     appointment_fields = [
         field
         for field in Appointment._meta.concrete_fields
@@ -297,7 +312,7 @@ def _listed_with_doctor_sql(vendor: str) -> str:
         assert field.column, "every concrete field has a column"
         return f"{table}.{connection.ops.quote_name(field.column)}"
 
-    appointment_fields, doctor_fields = _listed_fields()
+    appointment_fields, doctor_fields = listed_fields()
     appointments, users = Appointment._meta, get_user_model()._meta
     selected = [column("a", field) for field in appointment_fields] + [column("d", field) for field in doctor_fields]
     return (

@@ -1,5 +1,5 @@
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
@@ -20,10 +20,10 @@ from project.http import HtmxHttpRequest
 from project.sessions.lifetimes import mark_poll
 
 from . import clinic
-from .clinic_time import clinic_now, format_moment, format_slot
+from .clinic_time import clinic_now, clinic_slot, format_moment, format_slot
 from .confirmations import CancelForm, Confirmation, came_from, render_confirmation
 from .forms import AppointmentForm, RescheduleForm
-from .listing import DOCTOR, PATIENT, STAFF, appointment_rows, upcoming_from
+from .listing import DOCTOR, PATIENT, STAFF, AppointmentList, appointment_rows, upcoming_from
 from .models import Appointment, Notification
 from .notifications import notify
 from .panels import appointment_panels, dashboard_panels
@@ -55,54 +55,76 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
     return redirect("appointments:dashboard" if request.user.is_authenticated else "login")
 
 
+# The dashboard's lists, asked for on every load and every 30 s refresh: each compiled to SQL once
+# per process (listing.AppointmentList). Each list joins in only the names it shows: a doctor
+# sees patients, a patient doctors.
+TODAY_AS_DOCTOR = AppointmentList(
+    ("patient",), lambda doctor_id, day: Appointment.objects.filter(doctor_id=doctor_id, date=day)
+)
+UPCOMING_AS_DOCTOR = AppointmentList(
+    ("patient",), lambda doctor_id, day: Appointment.objects.filter(doctor_id=doctor_id, date__gt=day).active()
+)
+# The doctor's recent past, and the cancelled visits that no longer sit among the upcoming ones.
+PAST_AS_DOCTOR = AppointmentList(
+    ("patient",),
+    lambda doctor_id, since, day: (
+        Appointment.objects.filter(doctor_id=doctor_id)
+        .filter(Q(date__gte=since, date__lt=day) | Q(date__gt=day, status=Appointment.Status.CANCELLED))
+        .order_by("-date", "-time")
+    ),
+)
+# A visit whose time is over today (listing.upcoming_from) is past, not upcoming.
+UPCOMING_AS_PATIENT = AppointmentList(
+    ("doctor",),
+    lambda patient_id, day, at: Appointment.objects.filter(patient_id=patient_id).starting_from_slot(day, at),
+)
+PAST_AS_PATIENT = AppointmentList(
+    ("doctor",),
+    lambda patient_id, day, at: (
+        Appointment.objects.filter(patient_id=patient_id).starting_before_slot(day, at).order_by("-date", "-time")
+    ),
+)
+CLINIC_SCHEDULE = AppointmentList(("doctor", "patient"), lambda day: Appointment.objects.filter(date__gte=day).active())
+
+
 @require_GET
 @login_required
 def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     now = timezone.now()
     today = clinic_now().date()
     user = request.user
-    # Each list joins in only the names it shows: a doctor sees patients, a patient doctors.
-    patients_of = Appointment.objects.for_listing("patient")
-    doctors_of = Appointment.objects.for_listing("doctor")
-    upcoming_as_doctor = Paginator(patients_of.filter(doctor=user, date__gt=today).active(), UPCOMING_PAGE_SIZE)
+    user_id = cast(int, user.pk)  # login_required
+    upcoming_as_doctor = Paginator(UPCOMING_AS_DOCTOR.pages(DOCTOR, now, user_id, today), UPCOMING_PAGE_SIZE)
     upcoming_page = upcoming_as_doctor.get_page(request.GET.get("page"))
     doctor = is_doctor(user)
     past_page = None
     if doctor:
-        # The doctor's recent past, and the cancelled visits that no longer sit among the upcoming ones.
-        past = patients_of.filter(doctor=user).filter(
-            Q(date__gte=today - dt.timedelta(days=PAST_DAYS), date__lt=today)
-            | Q(date__gt=today, status=Appointment.Status.CANCELLED)
-        )
-        past_page = Paginator(past.order_by("-date", "-time"), PAST_PAGE_SIZE).get_page(request.GET.get("past_page"))
+        past = PAST_AS_DOCTOR.pages(DOCTOR, now, user_id, today - dt.timedelta(days=PAST_DAYS), today)
+        past_page = Paginator(past, PAST_PAGE_SIZE).get_page(request.GET.get("past_page"))
     clinic_page = None
     staff = can_manage_any(user)
     if staff:
-        everyone = Appointment.objects.for_listing("doctor", "patient").filter(date__gte=today).active()
-        clinic_page = Paginator(everyone, UPCOMING_PAGE_SIZE).get_page(request.GET.get("clinic_page"))
+        clinic_page = Paginator(CLINIC_SCHEDULE.pages(STAFF, now, today), UPCOMING_PAGE_SIZE).get_page(
+            request.GET.get("clinic_page")
+        )
+    as_patient = (user_id, *clinic_slot(upcoming_from(now)))
     context: dict[str, Any] = {
         "today": today,
         # A manager's dashboard is the clinic's schedule; a doctor's and a patient's their own.
         "dashboard_title": "Clinic schedule" if staff and not doctor else "My appointments",
-        "as_doctor_today": appointment_rows(patients_of.filter(doctor=user, date=today), DOCTOR, now, show_date=False),
+        "as_doctor_today": TODAY_AS_DOCTOR.rows(DOCTOR, now, user_id, today, show_date=False),
+        # Each page's rows are the rows of its list (listing.ListedRows).
         "upcoming_as_doctor": upcoming_page,
-        "upcoming_as_doctor_rows": appointment_rows(upcoming_page, DOCTOR, now),
+        "upcoming_as_doctor_rows": upcoming_page.object_list,
         "past_as_doctor": past_page,
-        "past_as_doctor_rows": appointment_rows(past_page or [], DOCTOR, now),
+        "past_as_doctor_rows": past_page.object_list if past_page else [],
         "past_days": PAST_DAYS,
-        # A visit whose time is over today (listing.upcoming_from) is past, not upcoming.
-        "upcoming_as_patient": appointment_rows(
-            doctors_of.filter(patient=user).starting_from(upcoming_from(now)), PATIENT, now
-        ),
-        "past_as_patient": appointment_rows(
-            doctors_of.filter(patient=user).starting_before(upcoming_from(now)).order_by("-date", "-time")[:PAST_SHOWN],
-            PATIENT,
-            now,
-        ),
+        "upcoming_as_patient": UPCOMING_AS_PATIENT.rows(PATIENT, now, *as_patient),
+        "past_as_patient": PAST_AS_PATIENT.rows(PATIENT, now, *as_patient, limit=PAST_SHOWN),
         "can_schedule": can_schedule(user),
         "is_doctor": doctor,
         "clinic_schedule": clinic_page,
-        "clinic_schedule_rows": appointment_rows(clinic_page or [], STAFF, now),
+        "clinic_schedule_rows": clinic_page.object_list if clinic_page else [],
     }
     if request.htmx and request.htmx.target == "appointment-lists":
         # The 30 s refresh is the page's doing, not a person's: it never keeps a session alive.

@@ -17,7 +17,8 @@ request (a CSRF token, the person's name) belongs inside. Values may be strings,
 and dicts or lists of them (frozen into the key).
 
 The memory is per process and in memory (no round trip; the cache's copy would cost one per
-row), and holds at most MAX_REMEMBERED pieces: past that it starts afresh. A reworded
+row), and holds at most MAX_REMEMBERED pieces and MAX_REMEMBERED_CHARACTERS of HTML (a
+whole list is remembered too, not only its rows): past either it starts afresh. A reworded
 template is compiled into a new tag object (a restart in production, the autoreloader in
 development), so nothing the old wording rendered is served again.
 
@@ -30,7 +31,9 @@ from django.utils.safestring import SafeString, mark_safe
 register = template.Library()
 
 MAX_REMEMBERED = 20_000
+MAX_REMEMBERED_CHARACTERS = 30_000_000
 _remembered: dict[tuple, SafeString] = {}
+_characters = [0]  # the length of all the HTML remembered
 
 
 PLAIN = frozenset({str, int, float, bool, type(None)})
@@ -63,9 +66,11 @@ class RememberNode(template.Node):
         html = _remembered.get(key)
         if html is None:
             html = mark_safe(self.nodelist.render(context))  # the engine's own output, escaped as it renders
-            if len(_remembered) >= MAX_REMEMBERED:
+            if len(_remembered) >= MAX_REMEMBERED or _characters[0] + len(html) > MAX_REMEMBERED_CHARACTERS:
                 _remembered.clear()
+                _characters[0] = 0
             _remembered[key] = html
+            _characters[0] += len(html)
         return html
 
 

@@ -1,8 +1,15 @@
-"""TELEMEDICINE_SETTINGS, read at call time so that override_settings (and tests) take effect."""
+"""
+TELEMEDICINE_SETTINGS with their defaults. Read once and kept until the setting changes
+(Django's setting_changed signal, which override_settings and pytest-django's `settings`
+send), so that tests take effect: the rules ask for a setting several times per row of a list.
+"""
 
+import functools
 from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 DEFAULTS: dict[str, Any] = {
     "CALL_WINDOW_BEFORE": 10,
@@ -41,9 +48,23 @@ JAAS_DOMAIN = "8x8.vc"
 
 
 def telemedicine_setting(name: str) -> Any:
-    if name not in DEFAULTS:
-        raise KeyError(f"Unknown telemedicine setting {name!r}")
-    return getattr(settings, "TELEMEDICINE_SETTINGS", {}).get(name, DEFAULTS[name])
+    try:
+        return _current()[name]
+    except KeyError:
+        raise KeyError(f"Unknown telemedicine setting {name!r}") from None
+
+
+@functools.cache
+def _current() -> dict[str, Any]:
+    """The defaults, with what TELEMEDICINE_SETTINGS says instead (unknown keys left out: checks.py warns)."""
+    given = getattr(settings, "TELEMEDICINE_SETTINGS", {})
+    return {name: given.get(name, default) for name, default in DEFAULTS.items()}
+
+
+@receiver(setting_changed)
+def _forget_settings(setting: str, **kwargs: Any) -> None:
+    if setting == "TELEMEDICINE_SETTINGS":
+        _current.cache_clear()
 
 
 def integration_enabled() -> bool:

@@ -19,9 +19,9 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HTMX_STOP_POLLING, trigger_client_event
 
 from appointments import clinic
-from appointments.clinic_time import same_day
+from appointments.clinic_time import clinic_slot, same_day
 from appointments.confirmations import render_confirmation
-from appointments.listing import upcoming_from
+from appointments.listing import AppointmentList, upcoming_from
 from appointments.models import Appointment, Notification, listed_with_doctor
 from appointments.notifications import notify
 from appointments.panels import Panel
@@ -370,18 +370,22 @@ def waiting_now_panel(request: HttpRequest, now: datetime) -> Panel | None:
     return Panel(html=html, title_prefix=panel.title_prefix)
 
 
+# The person's visits as a patient, from the first whose call window is still open: asked on every
+# load of the dashboard, so compiled to SQL once per process.
+UPCOMING_AS_PATIENT = AppointmentList(
+    ("doctor",),
+    lambda patient_id, day, at: (
+        Appointment.objects.filter(patient_id=patient_id).active().starting_from_slot(day, at).order_by("date", "time")
+    ),
+)
+
+
 def next_visit_panel(request: HttpRequest, now: datetime) -> Panel | None:
     """The patient's next visit first, with its live status card (which marks their page as open)."""
-    appointment = (
-        Appointment.objects.for_listing("doctor")
-        .filter(patient=request.user)
-        .active()
-        .starting_from(upcoming_from(now))
-        .order_by("date", "time")
-        .first()
-    )
-    if appointment is None:
+    found = UPCOMING_AS_PATIENT.appointments(signed_in_id(request), *clinic_slot(upcoming_from(now)), limit=1)
+    if not found:
         return None
+    appointment = found[0]
     when = clock_text(appointment.starts_at, now)
     context = detail_context(request, appointment, now) | {
         "when": f"today at {when}" if same_day(appointment.starts_at, now) else when,

@@ -14,9 +14,10 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import QuerySet
 from django.urls import reverse
 
+from appointments.clinic_time import clinic_slot
+from appointments.listing import AppointmentList
 from appointments.models import Appointment
 from appointments.roles import display_name
 
@@ -61,14 +62,23 @@ class WaitingPanel:
         return f"({len(self.rows)}) " if self.rows else ""
 
 
-def live_visits(doctor_id: int, now: datetime) -> QuerySet[Appointment]:
+# The doctor's video visits starting between two moments on the clinic's clock: asked on every
+# load of the dashboard and every poll of the panel, so compiled to SQL once per process.
+STARTING_BETWEEN = AppointmentList(
+    ("patient",),
+    lambda doctor_id, first_day, first_at, last_day, last_at: (
+        Appointment.objects.filter(doctor_id=doctor_id, is_telemedicine=True)
+        .active()
+        .starting_between_slots(first_day, first_at, last_day, last_at)
+    ),
+)
+
+
+def live_visits(doctor_id: int, now: datetime) -> list[Appointment]:
     """The doctor's video visits that may have someone in them at `now` (a superset: check the phase)."""
     earliest, latest = live_starts(now)
-    return (
-        Appointment.objects.for_listing("patient")
-        .filter(doctor_id=doctor_id, is_telemedicine=True)
-        .active()
-        .starting_between(earliest - DST_MARGIN, latest + DST_MARGIN)
+    return STARTING_BETWEEN.appointments(
+        doctor_id, *clinic_slot(earliest - DST_MARGIN), *clinic_slot(latest + DST_MARGIN)
     )
 
 

@@ -9,7 +9,7 @@ from django.urls import clear_script_prefix, reverse, set_script_prefix
 from django.utils.safestring import mark_safe
 
 from appointments.clinic_time import clinic_datetime
-from appointments.listing import DOCTOR, PATIENT, STAFF, appointment_rows, row_key, url_maker
+from appointments.listing import DOCTOR, PATIENT, STAFF, appointment_rows, list_key, row_key, url_maker
 from appointments.models import Appointment
 from project import fragments
 
@@ -155,3 +155,36 @@ def test_a_column_cell_must_be_a_plain_string(appointment, monkeypatch):
     listing.add_column("weekday", lambda appointment, now: {"day": mark_safe("<b>Tuesday</b>")})
     with pytest.raises(TypeError):
         rows(DOCTOR)
+
+
+def test_a_list_is_remembered_whole_only_while_its_rows_are_the_same(make_appointment):
+    """The dashboard remembers each list's HTML by its rows' keys (listing.list_key): any other list renders afresh."""
+    for hour in (9, 10, 11):
+        make_appointment(date=DAY, time=dt.time(hour), is_telemedicine=hour != 10)
+    first, second, third = rows(STAFF, show_date=True)
+    page = {"role": STAFF, "show_date": True, "telemedicine_enabled": True, "clinic_zone": "London time"}
+
+    def render(shown, empty_text="Nothing."):
+        context = {**page, "rows": shown, "empty_text": empty_text}
+        return render_to_string("appointments/dashboard.html#appointment-rows", context)
+
+    lists = [[first, second], [second, first], [first], [first, second, third], [], [first, second]]
+    afresh = []
+    for shown in lists:
+        fragments._remembered.clear()
+        afresh.append(render(shown))
+    fragments._remembered.clear()
+    assert [render(shown) for shown in lists] == afresh
+    assert len(set(afresh)) == 5
+    assert render([], empty_text="No visits.") != render([])
+
+
+def test_a_lists_key_changes_with_any_rows_key_and_their_order(make_appointment):
+    for hour in (9, 10):
+        make_appointment(date=DAY, time=dt.time(hour))
+    first, second = rows(STAFF, show_date=True)
+    renamed = dict(second, key=second["key"].replace("10:00", "10:01"))
+
+    assert list_key([first, second]) == list_key([dict(first), dict(second)])
+    assert len({list_key([first, second]), list_key([second, first]), list_key([first]), list_key([])}) == 4
+    assert list_key([first, renamed]) != list_key([first, second])

@@ -80,3 +80,15 @@ def test_the_memory_starts_afresh_when_full(monkeypatch):
         render(template, row={"when": f"10:0{minute}", "video": {}}, role="doctor")
         sizes.append(len(fragments._remembered))
     assert sizes == [1, 2, 3, 1, 2]  # full at 3: cleared, then the new piece kept
+
+
+def test_the_memory_starts_afresh_when_it_holds_too_much_html(monkeypatch):
+    monkeypatch.setattr(fragments, "MAX_REMEMBERED_CHARACTERS", 100)
+    monkeypatch.setattr(fragments, "_characters", [0])
+    template = compile_template(ROW)
+    sizes = []
+    for minute in range(5):
+        # Each piece is some 40 characters: the third would pass 100.
+        render(template, row={"when": f"10:0{minute}", "video": {}}, role="doctor")
+        sizes.append(len(fragments._remembered))
+    assert sizes == [1, 2, 1, 2, 1]
