@@ -9,6 +9,7 @@ these and never recompute a window by hand.
 from __future__ import annotations
 
 import enum
+import functools
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,10 +39,17 @@ class CallWindow:
 
 
 def call_window(appointment: Appointment) -> CallWindow:
-    start = appointment.starts_at
+    return _call_window(
+        appointment.starts_at, telemedicine_setting("CALL_WINDOW_BEFORE"), telemedicine_setting("CALL_WINDOW_AFTER")
+    )
+
+
+# A pure function of its arguments, asked a dozen times per status poll and for every row of the
+# dashboard's lists: each process remembers the latest few thousand windows (CallWindow is frozen).
+@functools.lru_cache(maxsize=8192)
+def _call_window(start: datetime, minutes_before: int, minutes_after: int) -> CallWindow:
     return CallWindow(
-        opens_at=start - timedelta(minutes=telemedicine_setting("CALL_WINDOW_BEFORE")),
-        closes_at=start + timedelta(minutes=telemedicine_setting("CALL_WINDOW_AFTER")),
+        opens_at=start - timedelta(minutes=minutes_before), closes_at=start + timedelta(minutes=minutes_after)
     )
 
 
