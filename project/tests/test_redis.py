@@ -80,9 +80,15 @@ def test_sessions_live_in_redis_with_the_idle_timeout_as_their_expiry(server, db
     assert response.status_code == 200
     assert b'id="status-card"' in response.content
     statements = [query["sql"] for query in captured.captured_queries]
-    # The first request since logging in: the user (cached from now on) and the appointment.
-    assert len(statements) == 2
+    # The first request since logging in: the user, what the pages ask of their roles (their
+    # permissions, twice, and the Doctors group: cached with them from now on), the appointment.
+    assert len(statements) == 5
     assert not any("django_session" in sql for sql in statements)
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url("check-telemedicine-status", visit), HTTP_HX_REQUEST="true").status_code == 200
+    # Every poll after it: the appointment alone.
+    [only] = [query["sql"] for query in captured.captured_queries]
+    assert '"appointments_appointment"' in only
 
 
 def test_logout_deletes_the_session_from_redis(server, db, patient, visit):
