@@ -154,6 +154,26 @@ class AppointmentList:
         return appointment
 
 
+# The status card's appointment, as for_listing("doctor") loads it: a waiting patient's card asks
+# for it every 10 s. Django built and compiled the queryset anew on each poll, about 0.9 ms of a
+# poll's 4 ms of CPU, the query itself 0.1 (docs/performance.md).
+WITH_DOCTOR = AppointmentList(("doctor",), lambda pk: Appointment.objects.filter(pk=pk))
+
+
+def listed_with_doctor(pk: int) -> Appointment | None:
+    """
+    `Appointment.objects.for_listing("doctor").filter(pk=pk).first()`, from SQL compiled once per
+    process (appointments/tests/test_listed_with_doctor.py holds it to the queryset's answer).
+    """
+    # An id no row can have (a URL may carry any integer) finds nothing, as the ORM's lookup would;
+    # the database driver would refuse it.
+    lowest, highest = connection.ops.integer_field_range(Appointment._meta.pk.get_internal_type())
+    if not (lowest is None or lowest <= pk) or not (highest is None or pk <= highest):
+        return None
+    found = WITH_DOCTOR.appointments(pk)
+    return found[0] if found else None
+
+
 # What a list's rows were made from, by the list's setting (RowWriter.setting) and each row's
 # record as the database gave it: the appointment loaded from it, the row's cells that do not
 # change with the clock, and their part of the row's key (fixed_key). A record holds every value

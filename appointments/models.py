@@ -6,7 +6,7 @@ import uuid
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import connection, models
+from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
@@ -261,34 +261,6 @@ class Appointment(models.Model):
         return is_call_available(self, now or timezone.now())
 
 
-def listed_with_doctor(pk: int) -> Appointment | None:
-    """
-    `Appointment.objects.for_listing("doctor").filter(pk=pk).first()`, in SQL written once
-    per process: the waiting patient's status card asks for it every 10 s. Django builds and
-    compiles a queryset anew on each call, and for this one that was about 0.9 of the poll's
-    4 ms of CPU, the query itself 0.1 (docs/performance.md). The same columns, the same
-    deferred fields, the doctor's name joined in; loaded with Model.from_db, as the ORM loads
-    rows. appointments/tests/test_listed_with_doctor.py holds it to the queryset's answer.
-    """
-    appointment_fields, doctor_fields = listed_fields()
-    # An id no row can have (a URL may carry any integer) finds nothing, as the ORM's lookup would.
-    lowest, highest = connection.ops.integer_field_range(Appointment._meta.pk.get_internal_type())
-    if not (lowest is None or lowest <= pk) or not (highest is None or pk <= highest):
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute(_listed_with_doctor_sql(connection.vendor), [pk])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    split = len(appointment_fields)
-    appointment = Appointment.from_db(connection.alias, [field.attname for field in appointment_fields], row[:split])
-    # Assigning the instance fills the relation's cache, as select_related would.
-    appointment.doctor = get_user_model().from_db(
-        connection.alias, [field.attname for field in doctor_fields], row[split:]
-    )
-    return appointment
-
-
 @functools.cache
 def listed_fields() -> tuple[list[models.Field], list[models.Field]]:
     """
@@ -304,24 +276,6 @@ def listed_fields() -> tuple[list[models.Field], list[models.Field]]:
         field for field in get_user_model()._meta.concrete_fields if field.primary_key or field.name in NAME_FIELDS
     ]
     return appointment_fields, doctor_fields
-
-
-@functools.cache
-def _listed_with_doctor_sql(vendor: str) -> str:
-    def column(table: str, field: models.Field) -> str:
-        assert field.column, "every concrete field has a column"
-        return f"{table}.{connection.ops.quote_name(field.column)}"
-
-    appointment_fields, doctor_fields = listed_fields()
-    appointments, users = Appointment._meta, get_user_model()._meta
-    selected = [column("a", field) for field in appointment_fields] + [column("d", field) for field in doctor_fields]
-    return (
-        f"SELECT {', '.join(selected)}"
-        f" FROM {connection.ops.quote_name(appointments.db_table)} a"
-        f" INNER JOIN {connection.ops.quote_name(users.db_table)} d"
-        f" ON {column('d', users.pk)} = {column('a', appointments.get_field('doctor'))}"
-        f" WHERE {column('a', appointments.pk)} = %s"
-    )
 
 
 class PatientProfile(models.Model):

@@ -21,8 +21,8 @@ from django_htmx.http import HTMX_STOP_POLLING, trigger_client_event
 from appointments import clinic
 from appointments.clinic_time import clinic_slot, same_day
 from appointments.confirmations import render_confirmation
-from appointments.listing import AppointmentList, upcoming_from
-from appointments.models import Appointment, Notification, listed_with_doctor
+from appointments.listing import AppointmentList, listed_with_doctor, upcoming_from
+from appointments.models import Appointment, Notification
 from appointments.notifications import notify
 from appointments.panels import Panel
 from appointments.roles import doctor_name, is_doctor
@@ -372,7 +372,7 @@ def waiting_now_panel(request: HttpRequest, now: datetime) -> Panel | None:
 
 # The person's visits as a patient, from the first whose call window is still open: asked on every
 # load of the dashboard, so compiled to SQL once per process.
-UPCOMING_AS_PATIENT = AppointmentList(
+NEXT_VISITS_AS_PATIENT = AppointmentList(
     ("doctor",),
     lambda patient_id, day, at: (
         Appointment.objects.filter(patient_id=patient_id).active().starting_from_slot(day, at).order_by("date", "time")
@@ -382,7 +382,7 @@ UPCOMING_AS_PATIENT = AppointmentList(
 
 def next_visit_panel(request: HttpRequest, now: datetime) -> Panel | None:
     """The patient's next visit first, with its live status card (which marks their page as open)."""
-    found = UPCOMING_AS_PATIENT.appointments(signed_in_id(request), *clinic_slot(upcoming_from(now)), limit=1)
+    found = NEXT_VISITS_AS_PATIENT.appointments(signed_in_id(request), *clinic_slot(upcoming_from(now)), limit=1)
     if not found:
         return None
     appointment = found[0]

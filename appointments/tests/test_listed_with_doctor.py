@@ -1,5 +1,5 @@
 """
-listed_with_doctor(pk): the status card's one query in SQL written once per process must give
+listed_with_doctor(pk): the status card's one query, from SQL compiled once per process, must give
 what the queryset it stands for gives, on SQLite and on PostgreSQL (make test-postgres).
 """
 
@@ -7,7 +7,8 @@ import datetime as dt
 
 import pytest
 
-from appointments.models import Appointment, listed_with_doctor
+from appointments.listing import listed_with_doctor
+from appointments.models import Appointment
 
 
 def the_queryset(pk):

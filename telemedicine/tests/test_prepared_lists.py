@@ -12,7 +12,7 @@ from appointments.clinic_time import clinic_datetime, clinic_slot
 from appointments.models import Appointment
 from telemedicine import waiting_room
 from telemedicine.access import live_starts, upcoming_from
-from telemedicine.views import UPCOMING_AS_PATIENT
+from telemedicine.views import NEXT_VISITS_AS_PATIENT
 
 DAY = dt.date(2030, 1, 15)
 
@@ -72,7 +72,7 @@ def test_the_next_visit_is_that_of_the_queryset(schedule, patient, clock):
         .first()
     )
 
-    [found] = UPCOMING_AS_PATIENT.appointments(patient.pk, *clinic_slot(upcoming_from(now)), limit=1) or [None]
+    [found] = NEXT_VISITS_AS_PATIENT.appointments(patient.pk, *clinic_slot(upcoming_from(now)), limit=1) or [None]
 
     assert (found and pks([found])) == (expected and pks([expected]))
     assert (found and found.doctor.get_full_name()) == (expected and expected.doctor.get_full_name())
