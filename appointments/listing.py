@@ -12,16 +12,23 @@ Other apps add columns by name (add_column): telemedicine adds "video", the live
 of each visit, so that the clinic's lists do not depend on the video-visit app. They may
 also say when a visit stops being upcoming (set_upcoming_from): telemedicine says "once
 its call window has closed".
+
+A row changes with the clock only at a few known moments (its column's `changes`, the
+start from which staff may mark a visit completed): AppointmentList.rows() writes a row
+once per process for each span between them and shows that row until the next.
 """
 
+import bisect
 import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, time
-from typing import TypedDict, overload
+from typing import NamedTuple, TypedDict, overload
 
 from django.contrib.auth import get_user_model
+from django.core.signals import setting_changed
 from django.db import connection
 from django.db.models import QuerySet
+from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -30,7 +37,7 @@ from .clinic_time import clinic_zone, format_clock, format_slot
 from .models import Appointment, listed_fields
 from .prepared import PreparedQuery, Value
 from .roles import display_name
-from .rules import completes_from_now
+from .rules import completes_from_now, completion_opens_at
 
 DOCTOR, PATIENT, STAFF = "doctor", "patient", "staff"
 STAFF_VIEW_URL_NAME = "appointments:staff-view"
@@ -58,15 +65,20 @@ class AppointmentRow(TypedDict):
 
 # A column's cells: (appointment, now) -> the (plain) strings its template shows.
 ColumnCells = Callable[[Appointment, datetime], dict[str, str]]
-_columns: dict[str, ColumnCells] = {}
+# A column's changes: appointment -> the moments its cells may change at, in order. From each
+# moment until the next (and before the first, and from the last on) the cells are the same.
+ColumnChanges = Callable[[Appointment], tuple[datetime, ...]]
+_columns: dict[str, tuple[ColumnCells, ColumnChanges]] = {}
 
 
-def add_column(name: str, cells: ColumnCells) -> None:
+def add_column(name: str, cells: ColumnCells, changes: ColumnChanges) -> None:
     """
     Give every appointment list a column `name`, filled by `cells` for each row. Called
-    from an app's AppConfig.ready(); the list's template shows row.columns.<name>.
+    from an app's AppConfig.ready(); the list's template shows row.columns.<name>. Its
+    cells may depend on the clock only as `changes` says: a list shows a row written
+    between two of those moments until the next one.
     """
-    _columns[name] = cells
+    _columns[name] = (cells, changes)
 
 
 def start_of_today(now: datetime) -> datetime:
@@ -131,9 +143,13 @@ class AppointmentList:
                     _seen.clear()
                 appointment = self._loaded(record)
                 fixed = writer.fixed_cells(appointment)
-                seen = _seen[key] = (appointment, fixed, fixed_key(fixed))
-            appointment, fixed, fixed_part = seen
-            rows.append(writer.row(appointment, fixed, now, fixed_part))
+                seen = _seen[key] = Seen(appointment, fixed, fixed_key(fixed), writer.changes(appointment), {})
+            # The span of the clock `now` is in: the row is the same all through it (RowWriter.changes).
+            span = bisect.bisect_right(seen.changes, now)
+            row = seen.rows.get(span)
+            if row is None:
+                row = seen.rows[span] = writer.row(seen.appointment, seen.fixed, now, seen.fixed_part)
+            rows.append(row)
         return rows
 
     def pages(self, role: str, now: datetime, *values: Value, show_date: bool = True) -> "ListedRows":
@@ -174,16 +190,29 @@ def listed_with_doctor(pk: int) -> Appointment | None:
     return found[0] if found else None
 
 
+class Seen(NamedTuple):
+    appointment: Appointment
+    fixed: AppointmentRow  # the row's cells that do not change with the clock
+    fixed_part: str  # their part of the row's key (fixed_key)
+    changes: tuple[datetime, ...]  # when the other cells may change (RowWriter.changes)
+    rows: dict[int, AppointmentRow]  # the whole row, by the span of the clock it was written in
+
+
 # What a list's rows were made from, by the list's setting (RowWriter.setting) and each row's
-# record as the database gave it: the appointment loaded from it, the row's cells that do not
-# change with the clock, and their part of the row's key (fixed_key). A record holds every value
-# those depend on, so a changed appointment is a new key. The dashboard shows the same few
-# hundred rows on every load and every 30 s refresh, and loading them and writing their strings
-# was most of its time. Per process, at most MAX_SEEN rows (some 2 KB each; then afresh), as
-# {% remember %} keeps their HTML. The appointments are only read (by the rules the columns
-# call): nothing may change them.
+# record as the database gave it (Seen). A record holds every value those depend on, so a
+# changed appointment is a new key; the settings the columns read (whether video visits are on,
+# the call window) empty it (forget_rows). The dashboard shows the same few hundred rows on every
+# load and every 30 s refresh, and loading them and writing their strings was most of its time.
+# Per process, at most MAX_SEEN records (some 3 KB each; then afresh), as {% remember %} keeps
+# their HTML. The appointments and the rows are only read (by the rules the columns call, by the
+# template): nothing may change them.
 MAX_SEEN = 5_000
-_seen: dict[tuple, tuple[Appointment, AppointmentRow, str]] = {}
+_seen: dict[tuple, Seen] = {}
+
+
+@receiver(setting_changed)
+def forget_rows(**kwargs) -> None:
+    _seen.clear()
 
 
 class ListedRows:
@@ -318,6 +347,16 @@ class RowWriter:
             key="",
         )
 
+    def changes(self, appointment: Appointment) -> tuple[datetime, ...]:
+        """
+        The moments at which row() may write this appointment's row differently, in order: what
+        the columns say of theirs, and for staff the start from which the visit can be completed.
+        """
+        moments = {moment for _, (_, changes) in self.columns for moment in changes(appointment)}
+        if self.staff:
+            moments.add(completion_opens_at(appointment))
+        return tuple(sorted(moments))
+
     def row(
         self, appointment: Appointment, fixed: AppointmentRow, now: datetime, fixed_part: str | None = None
     ) -> AppointmentRow:
@@ -329,7 +368,7 @@ class RowWriter:
         # Offered from the visit's start only (rules.py); staff rows are for people who manage every visit.
         if self.staff and completes_from_now(appointment, now):
             row["complete_url"] = self.complete_url(appointment.pk)
-        row["columns"] = {name: cells(appointment, now) for name, cells in self.columns}
+        row["columns"] = {name: cells(appointment, now) for name, (cells, _) in self.columns}
         row["key"] = row_key(row, fixed_part)
         return row
 

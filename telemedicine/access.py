@@ -84,6 +84,17 @@ def call_phase(appointment: Appointment, now: datetime) -> Phase:
     return Phase.ENDED
 
 
+def phase_changes(appointment: Appointment) -> tuple[datetime, datetime]:
+    """
+    The moments call_phase(appointment, now) may change at, for the same settings: when the
+    call window opens, and the first moment after it closes (both ends are in the window, and
+    datetimes count microseconds). Before the first, between them and from the second on, the
+    phase is the same, so a list may show a visit's badge until its next change (listing.add_column).
+    """
+    window = call_window(appointment)
+    return (window.opens_at, window.closes_at + timedelta(microseconds=1))
+
+
 def is_call_available(appointment: Appointment, now: datetime) -> bool:
     return call_phase(appointment, now) is Phase.OPEN
 

@@ -14,7 +14,7 @@ class TelemedicineConfig(AppConfig):
         from appointments.signals import appointment_changed
 
         from . import checks  # noqa: F401  (registers the system checks)
-        from .access import upcoming_from
+        from .access import phase_changes, upcoming_from
         from .audit import record_appointment_change
         from .confirmations import call_consequences
         from .guests import revoke_every_guest
@@ -23,7 +23,7 @@ class TelemedicineConfig(AppConfig):
         from .views import history_panel, next_visit_panel, waiting_now_panel
 
         # The dashboard asks for its video column and its panels by name; this app fills them.
-        add_column("video", video_column)
+        add_column("video", video_column, phase_changes)
         add_panel("waiting-now", waiting_now_panel)
         add_panel("next-visit", next_visit_panel)
         # The staff view of an appointment shows its history from the audit trail.

@@ -98,7 +98,9 @@ def test_other_apps_add_columns_by_name(appointment, monkeypatch):
     from appointments import listing
 
     monkeypatch.setattr(listing, "_columns", {})
-    listing.add_column("weekday", lambda appointment, now: {"day": f"{appointment.date:%A}", "at": f"{now:%H:%M}"})
+    listing.add_column(
+        "weekday", lambda appointment, now: {"day": f"{appointment.date:%A}", "at": f"{now:%H:%M}"}, lambda a: ()
+    )
     [row] = rows(DOCTOR)
     assert row["columns"] == {"weekday": {"day": "Tuesday", "at": "10:55"}}
 
@@ -152,7 +154,7 @@ def test_a_column_cell_must_be_a_plain_string(appointment, monkeypatch):
     from appointments import listing
 
     monkeypatch.setattr(listing, "_columns", {})
-    listing.add_column("weekday", lambda appointment, now: {"day": mark_safe("<b>Tuesday</b>")})
+    listing.add_column("weekday", lambda appointment, now: {"day": mark_safe("<b>Tuesday</b>")}, lambda a: ())
     with pytest.raises(TypeError):
         rows(DOCTOR)
 

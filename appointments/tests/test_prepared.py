@@ -14,6 +14,9 @@ from appointments.clinic_time import clinic_datetime
 from appointments.listing import DOCTOR, PATIENT, STAFF, appointment_rows, row_key
 from appointments.models import Appointment
 from appointments.prepared import PreparedQuery
+from appointments.rules import completion_opens_at
+from telemedicine.access import phase_changes
+from telemedicine.tests.shortcuts import telemedicine
 
 DAY = dt.date(2030, 1, 15)
 NOW = clinic_datetime(DAY, dt.time(10))
@@ -135,6 +138,47 @@ def test_each_lists_rows_are_those_of_its_appointments(schedule, doctor, patient
             found = listing.rows(role, now, *values, show_date=show_date)
 
             assert found == appointment_rows(the_queryset(listing, values), role, now, show_date=show_date)
+
+
+def moments_around(appointments, *, staff):
+    """Every moment a row of these may change at (phase_changes; the completion's start for staff), +-1 µs."""
+    changes = {moment for appointment in appointments for moment in phase_changes(appointment)}
+    if staff:
+        changes |= {completion_opens_at(appointment) for appointment in appointments}
+    return sorted({moment + dt.timedelta(microseconds=step) for moment in changes for step in (-1, 0, 1)})
+
+
+@pytest.mark.parametrize(
+    "listing,role,values",
+    [(views.CLINIC_SCHEDULE, STAFF, (DAY,)), (views.TODAY_AS_DOCTOR, DOCTOR, None)],
+    ids=["clinic schedule", "today as doctor"],
+)
+def test_a_row_shown_again_is_the_row_made_afresh_at_every_change(schedule, doctor, listing, role, values):
+    """
+    A row is written once per process for each span of the clock between its changes (listing.Seen):
+    at each change, a microsecond either side of it, and with the clock going back (as frozen time
+    can), what is shown must be what appointment_rows() writes afresh.
+    """
+    values = values or (doctor.pk, DAY)
+    today = [appointment for appointment in the_queryset(listing, values) if appointment.date == DAY]
+    moments = moments_around(today, staff=role == STAFF)
+    assert len(moments) > 30
+    for now in [*moments, *reversed(moments), *moments[::7]]:
+        afresh = appointment_rows(the_queryset(listing, values), role, now)
+
+        assert listing.rows(role, now, *values) == afresh, now
+
+
+def test_rows_are_written_afresh_when_the_call_window_setting_changes(schedule, doctor):
+    now = clinic_datetime(DAY, dt.time(10, 21))  # the 10:30 visits' window opens at 10:20, or at 10:25
+    before = views.TODAY_AS_DOCTOR.rows(DOCTOR, now, doctor.pk, DAY)
+    assert "Open" in [row["columns"]["video"]["badge"] for row in before]
+
+    with telemedicine(CALL_WINDOW_BEFORE=5):
+        after = views.TODAY_AS_DOCTOR.rows(DOCTOR, now, doctor.pk, DAY)
+
+        assert after != before
+        assert after == appointment_rows(the_queryset(views.TODAY_AS_DOCTOR, (doctor.pk, DAY)), DOCTOR, now)
 
 
 def test_a_changed_appointment_gets_a_new_row(schedule, doctor):

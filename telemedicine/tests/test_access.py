@@ -13,6 +13,7 @@ from telemedicine.access import (
     call_phase,
     call_window,
     is_call_available,
+    phase_changes,
     poll_delay_ms,
     polling_stops,
     room_access,
@@ -95,6 +96,35 @@ def test_disabled_integration_withholds_every_call(video_visit):
 )
 def test_phase_follows_the_window(video_visit, moment, phase):
     assert call_phase(video_visit, moment) is phase
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {},
+        {"status": Appointment.Status.CONFIRMED},
+        {"status": Appointment.Status.CANCELLED},
+        {"status": Appointment.Status.COMPLETED},
+        {"is_telemedicine": False},
+    ],
+)
+@pytest.mark.parametrize("before,after", [(10, 30), (0, 0), (1440, 5)])
+def test_the_phase_changes_only_at_its_changes(make_appointment, fields, before, after):
+    """A list shows a visit's badge until its next phase_changes() moment: in between, nothing may change."""
+    appointment = make_appointment(date=START.date(), time=START.time(), **{"is_telemedicine": True, **fields})
+    with telemedicine(CALL_WINDOW_BEFORE=before, CALL_WINDOW_AFTER=after):
+        changes = phase_changes(appointment)
+        assert list(changes) == sorted(changes)
+        tick = dt.timedelta(microseconds=1)
+        moments = [START - dt.timedelta(days=3), *(m + step * tick for m in changes for step in (-1, 0, 1))]
+        moments.append(START + dt.timedelta(days=3))
+        for moment in moments:
+            span_start = max([m for m in changes if m <= moment], default=moments[0])
+            assert call_phase(appointment, moment) is call_phase(appointment, span_start), moment
+        if fields.get("is_telemedicine", True) and fields.get("status") in (None, Appointment.Status.CONFIRMED):
+            # A video visit's phase does change at each: the moments are exact, not merely safe.
+            assert [call_phase(appointment, m) for m in changes] == [Phase.OPEN, Phase.ENDED]
+            assert [call_phase(appointment, m - tick) for m in changes] == [Phase.WAITING, Phase.OPEN]
 
 
 @override_settings(TIME_ZONE="Europe/London")
