@@ -117,8 +117,26 @@ class AppointmentList:
             [*self.appointment_names, *(f"{person}__{name}" for person in people for name in self.person_names)],
         )
 
-    def appointments(self, *values: Value, limit: int | None = None, offset: int = 0) -> list[Appointment]:
-        return [self._loaded(record) for record in self.query.rows(*values, limit=limit, offset=offset)]
+    def appointments(
+        self, *values: Value, limit: int | None = None, offset: int = 0, shared: bool = False
+    ) -> list[Appointment]:
+        """
+        The appointments, each loaded afresh; `shared`: the same Appointment as last time for the
+        same record, in this process (see _shared), for callers that only read them.
+        """
+        records = self.query.rows(*values, limit=limit, offset=offset)
+        if not shared:
+            return [self._loaded(record) for record in records]
+        found = []
+        for record in records:
+            key = (self.people, record)
+            appointment = _shared.get(key)
+            if appointment is None:
+                if len(_shared) >= MAX_SEEN:
+                    _shared.clear()
+                appointment = _shared[key] = self._loaded(record)
+            found.append(appointment)
+        return found
 
     def rows(
         self,
@@ -208,6 +226,12 @@ class Seen(NamedTuple):
 # template): nothing may change them.
 MAX_SEEN = 5_000
 _seen: dict[tuple, Seen] = {}
+
+
+# The appointments AppointmentList.appointments(shared=True) gave, by the people loaded with them
+# and their record: the doctor's waiting-room panel loads the same live visits on every load of
+# the dashboard and every poll of the panel. Only read, as _seen's.
+_shared: dict[tuple, Appointment] = {}
 
 
 @receiver(setting_changed)

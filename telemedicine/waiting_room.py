@@ -77,8 +77,9 @@ STARTING_BETWEEN = AppointmentList(
 def live_visits(doctor_id: int, now: datetime) -> list[Appointment]:
     """The doctor's video visits that may have someone in them at `now` (a superset: check the phase)."""
     earliest, latest = live_starts(now)
+    # Only read (waiting_panel): the same instances as last time for unchanged records.
     return STARTING_BETWEEN.appointments(
-        doctor_id, *clinic_slot(earliest - DST_MARGIN), *clinic_slot(latest + DST_MARGIN)
+        doctor_id, *clinic_slot(earliest - DST_MARGIN), *clinic_slot(latest + DST_MARGIN), shared=True
     )
 
 

@@ -181,6 +181,22 @@ def test_rows_are_written_afresh_when_the_call_window_setting_changes(schedule, 
         assert after == appointment_rows(the_queryset(views.TODAY_AS_DOCTOR, (doctor.pk, DAY)), DOCTOR, now)
 
 
+def test_shared_appointments_are_those_loaded_last_time_for_the_same_records(schedule, doctor):
+    values = (doctor.pk, DAY)
+    first = views.TODAY_AS_DOCTOR.appointments(*values, shared=True)
+    changed = first[0]
+    Appointment.objects.filter(pk=changed.pk).update(is_telemedicine=not changed.is_telemedicine)
+
+    again = views.TODAY_AS_DOCTOR.appointments(*values, shared=True)
+
+    assert [a.pk for a in again] == [a.pk for a in first]
+    assert again[0] is not changed
+    assert again[0].is_telemedicine is not changed.is_telemedicine
+    assert all(new is old for new, old in zip(again[1:], first[1:], strict=True))
+    assert loaded(again, ("patient",)) == loaded(views.TODAY_AS_DOCTOR.appointments(*values), ("patient",))
+    assert not set(map(id, views.TODAY_AS_DOCTOR.appointments(*values))) & set(map(id, again))
+
+
 def test_a_changed_appointment_gets_a_new_row(schedule, doctor):
     [first, *_] = views.TODAY_AS_DOCTOR.rows(DOCTOR, NOW, doctor.pk, DAY)
     appointment = Appointment.objects.get(pk=first["pk"])
