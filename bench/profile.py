@@ -21,6 +21,7 @@ import io
 import itertools
 import os
 import pstats
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -112,7 +113,7 @@ def main():
     parser.add_argument("--profile", metavar="ENDPOINT", help="print cProfile's heaviest functions for ENDPOINT")
     parser.add_argument("--pyinstrument", metavar="ENDPOINT", help="print pyinstrument's call tree for ENDPOINT")
     parser.add_argument("--commands", metavar="ENDPOINT", help="print the Redis commands of one request to ENDPOINT")
-    parser.add_argument("--queries", metavar="ENDPOINT", help="print the SQL of one request to ENDPOINT")
+    parser.add_argument("--queries", metavar="ENDPOINT", help="print the SQL of ENDPOINT, each statement timed")
     parser.add_argument("--only", metavar="ENDPOINT", action="append", help="measure only these endpoints")
     arguments = parser.parse_args()
 
@@ -190,16 +191,24 @@ def main():
                 print("  ", command)
         if arguments.queries:
             print(f"SQL of one request to {arguments.queries}:")
+            timings: dict[int, list[float]] = collections.defaultdict(list)
             statements: list[str] = []
 
             def record(execute, sql, params, many, context):
-                statements.append(sql)
-                return execute(sql, params, many, context)
+                started = time.perf_counter()
+                try:
+                    return execute(sql, params, many, context)
+                finally:
+                    timings[len(statements)].append(time.perf_counter() - started)
+                    statements.append(sql)
 
-            with connection.execute_wrapper(record):
-                request(arguments.queries)
-            for sql in statements:
-                print("  ", sql[:300])
+            for _ in range(20):
+                statements.clear()
+                with connection.execute_wrapper(record):
+                    request(arguments.queries)
+            for index, sql in enumerate(statements):
+                shown = sql if os.environ.get("BENCH_FULL_SQL") else sql[:300]
+                print(f"   {statistics.median(timings[index]) * 1e3:6.2f} ms  {shown}")
         if arguments.profile:
             profiler = cProfile.Profile(time.process_time)  # CPU, not waiting on Redis or the database
             profiler.enable()
