@@ -65,13 +65,15 @@ UPCOMING_AS_DOCTOR = AppointmentList(
     ("patient",), lambda doctor_id, day: Appointment.objects.filter(doctor_id=doctor_id, date__gt=day).active()
 )
 # The doctor's recent past, and the cancelled visits that no longer sit among the upcoming ones.
+# The doctor is named in each half: SQLite then reads each half from its index and sorts the
+# few rows found, where "doctor AND (one OR other)" walked the doctor's whole year backwards in
+# date order (2.3 -> 0.7 ms for a page, 0.8 -> 0.2 ms for the count, 2,500 visits a doctor).
 PAST_AS_DOCTOR = AppointmentList(
     ("patient",),
-    lambda doctor_id, since, day: (
-        Appointment.objects.filter(doctor_id=doctor_id)
-        .filter(Q(date__gte=since, date__lt=day) | Q(date__gt=day, status=Appointment.Status.CANCELLED))
-        .order_by("-date", "-time")
-    ),
+    lambda doctor_id, since, day: Appointment.objects.filter(
+        Q(doctor_id=doctor_id, date__gte=since, date__lt=day)
+        | Q(doctor_id=doctor_id, date__gt=day, status=Appointment.Status.CANCELLED)
+    ).order_by("-date", "-time"),
 )
 # A visit whose time is over today (listing.upcoming_from) is past, not upcoming.
 UPCOMING_AS_PATIENT = AppointmentList(
