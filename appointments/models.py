@@ -33,7 +33,9 @@ class AppointmentQuerySet(models.QuerySet):
 
     def starting_from_slot(self, day: dt.date, at: dt.time):
         """starting_from() with the moment on the clinic's clock: at or after `at` on `day`."""
-        return self.filter(models.Q(date__gt=day) | models.Q(date=day, time__gte=at))
+        # The date's bound is implied; said outright, it lets the database read its (person, date,
+        # time) index as a range instead of every visit of the person (SQLite did; docs/performance.md).
+        return self.filter(models.Q(date__gt=day) | models.Q(date=day, time__gte=at), date__gte=day)
 
     def starting_before(self, moment: dt.datetime):
         """Appointments whose start on the clinic's clock is before `moment`: the rest of starting_from()."""
@@ -41,7 +43,7 @@ class AppointmentQuerySet(models.QuerySet):
 
     def starting_before_slot(self, day: dt.date, at: dt.time):
         """starting_before() with the moment on the clinic's clock: before `at` on `day`."""
-        return self.filter(models.Q(date__lt=day) | models.Q(date=day, time__lt=at))
+        return self.filter(models.Q(date__lt=day) | models.Q(date=day, time__lt=at), date__lte=day)
 
     def starting_between(self, earliest: dt.datetime, latest: dt.datetime):
         """Appointments starting from `earliest` up to `latest`, both included, on the clinic's clock."""
@@ -50,7 +52,7 @@ class AppointmentQuerySet(models.QuerySet):
     def starting_between_slots(self, first_day: dt.date, first_at: dt.time, last_day: dt.date, last_at: dt.time):
         """starting_between() with both moments on the clinic's clock."""
         until = models.Q(date__lt=last_day) | models.Q(date=last_day, time__lte=last_at)
-        return self.starting_from_slot(first_day, first_at).filter(until)
+        return self.starting_from_slot(first_day, first_at).filter(until, date__lte=last_day)
 
     def with_people(self):
         return self.select_related("doctor", "patient")
