@@ -227,7 +227,7 @@ def main():
             with profiler:
                 for _ in range(arguments.requests):
                     request(arguments.pyinstrument)
-            print(profiler.output_text(unicode=True, color=False, show_all=False))
+            print(profiler.output_text(unicode=True, color=False, show_all=bool(os.environ.get("BENCH_SHOW_ALL"))))
     finally:
         try:
             from django.db import connections
