@@ -2,6 +2,8 @@
 
 import pytest
 from django.template import Context, Engine, Template
+from django.urls import clear_script_prefix, set_script_prefix
+from django.utils import translation
 
 from project import fragments
 
@@ -54,6 +56,33 @@ def test_any_value_that_differs_renders_afresh(changed):
     without_the_tag = ROW.replace("{% remember row role %}", "").replace("{% endremember %}", "")
     expected = render(compile_template(without_the_tag), **changed)
     assert render(template, **changed) == expected
+
+
+@pytest.mark.parametrize("prefixes", [("/", "/clinic/"), ("/clinic/", "/")])
+def test_a_piece_that_writes_a_url_is_remembered_per_url_prefix(prefixes):
+    """{% url %} writes the site's URL prefix: a piece remembered under one is never served under another."""
+    template = ENGINE.from_string(
+        "{% load fragments %}{% remember pk %}"
+        "<a href=\"{% url 'appointments:dashboard' %}?p={{ pk }}\">"
+        "{% endremember %}"
+    )
+    shown = []
+    try:
+        for prefix in prefixes:
+            set_script_prefix(prefix)
+            shown.append(render(template, pk=1))
+    finally:
+        clear_script_prefix()
+    assert shown == [f'<a href="{prefix}appointments/?p=1">' for prefix in prefixes]
+
+
+def test_a_piece_is_remembered_per_language():
+    template = compile_template("{% remember n %}{{ n }}{% endremember %}")
+    with translation.override("en-gb"):
+        render(template, n=1)
+    with translation.override("fr"):
+        render(template, n=1)
+    assert len(fragments._remembered) == 2
 
 
 def test_a_reworded_template_never_serves_what_the_old_wording_rendered():
