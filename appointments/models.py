@@ -170,7 +170,12 @@ class Appointment(models.Model):
         """
         Switch the video visit on or off: one UPDATE, so concurrent tabs cannot interleave.
         Returns True when that changed anything (the calendar's SEQUENCE rises then).
+        Called inside the caller's transaction, which writes the switch's audit record too.
         """
+        # The row is locked first (PostgreSQL; SQLite serializes writes already): a second tab's
+        # switch, even one that changes nothing, waits for the first to commit, so the audit
+        # records follow the order in which the switches took effect.
+        list(type(self)._base_manager.select_for_update().filter(pk=self.pk).values_list("pk"))
         now = timezone.now()
         changed = (
             type(self)
