@@ -35,10 +35,17 @@ USER_CACHE_SECONDS.
 """
 
 import uuid
+from functools import partial
 
+from django.contrib import auth
+from django.contrib.auth import middleware as auth_middleware
 from django.contrib.auth.backends import ModelBackend
 from django.core.cache import cache
 from django.db import transaction
+from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
+
+from project.sessions.read_along import read_along, reading_along, remember_user
 
 from .roles import is_doctor
 
@@ -66,10 +73,19 @@ def start_token(key: str) -> str | None:
 
 
 class CachedModelBackend(ModelBackend):
+    @staticmethod
+    def cache_keys(user_id) -> list[str]:
+        """What get_user() reads of the cache: the copy, its version, the roles generation."""
+        return [user_cache_key(user_id), user_version_key(user_id), ROLES_GENERATION_KEY]
+
     def get_user(self, user_id):
-        key, version_key = user_cache_key(user_id), user_version_key(user_id)
-        # One round trip, as a plain get would be.
-        found = cache.get_many([key, version_key, ROLES_GENERATION_KEY])
+        keys = self.cache_keys(user_id)
+        key, version_key, _ = keys
+        # Read along with the session when AuthenticationMiddleware asks (no round trip of its
+        # own), else in one round trip, as a plain get would be.
+        found = read_along(keys)
+        if found is None:
+            found = cache.get_many(keys)
         stamp = (found.get(version_key), found.get(ROLES_GENERATION_KEY))
         cached = found.get(key)
         if None not in stamp and isinstance(cached, tuple) and cached[:2] == stamp:
@@ -94,6 +110,26 @@ class CachedModelBackend(ModelBackend):
         """Ask now what the pages will ask of `user`: the answers are kept on the object, and cached with it."""
         self.get_all_permissions(user)  # ModelBackend's _perm_cache, _user_perm_cache and _group_perm_cache
         is_doctor(user)
+
+
+def user_reading_along(request: HttpRequest):
+    """
+    Django's request.user, with the user's cache entries read in the session's round trip
+    (project/sessions/read_along.py): from this session's second request in a process on.
+    """
+    with reading_along(keys_for=CachedModelBackend.cache_keys):
+        user = auth.get_user(request)
+    if user.is_authenticated:
+        remember_user(request.session.session_key, user.pk)
+    return user
+
+
+class AuthenticationMiddleware(auth_middleware.AuthenticationMiddleware):
+    """Django's (MIDDLEWARE), with request.user read by user_reading_along()."""
+
+    def process_request(self, request):
+        super().process_request(request)
+        request.user = SimpleLazyObject(partial(user_reading_along, request))
 
 
 def new_user_version(user_id) -> None:

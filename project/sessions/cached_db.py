@@ -13,10 +13,13 @@ and the logout fails visibly instead of half-way.
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.contrib.sessions.backends import cached_db
 from django.core.cache.backends.base import BaseCache
 
 from project.outages import OUTAGE_ERRORS
+
+from .read_along import read_session
 
 if TYPE_CHECKING:
     from django.contrib.sessions.models import Session
@@ -28,9 +31,10 @@ class SessionStore(cached_db.SessionStore):
     _get_session_from_db: Callable[[], "Session | None"]
 
     def load(self):
-        # Django's load(), with the outage let through.
+        # Django's load(), with the outage let through, and what the request reads next read along.
         try:
-            data = self._cache.get(self.cache_key)
+            cache_key = self.cache_key  # makes a new session its key
+            data = read_session(self._cache, cache_key, self.session_key, settings.SESSION_CACHE_ALIAS)
         except OUTAGE_ERRORS:
             raise
         except Exception:

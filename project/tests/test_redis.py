@@ -177,16 +177,18 @@ class RoundTrips:
 def test_a_status_poll_counts_its_limits_and_marks_its_page_in_one_round_trip(
     server, db, patient, make_appointment, monkeypatch
 ):
-    """The session, the user, then one pipeline: the abuse limits, the page-open mark and who is here."""
+    """The session with its user (one MGET), then one pipeline: the abuse limits, the page-open mark and who is here."""
     open_now = make_appointment(starts_at=timezone.now() + dt.timedelta(minutes=2), is_telemedicine=True)
     client = logged_in(patient)
     status = url("check-telemedicine-status", open_now)
-    for _ in range(2):  # the user is cached from the second request on; the page mark is made by the first
+    # The user is cached from the second request on, and read with the session from then on
+    # (this process has seen the session's user); the page mark is made by the first.
+    for _ in range(2):
         assert client.get(status, HTTP_HX_REQUEST="true").status_code == 200
     trips = RoundTrips(monkeypatch)
     response = client.get(status, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
-    assert trips.count == 3
+    assert trips.count == 2
     # and each of them did its work: counted, marked, read
     assert len(server.keys("*rl:status:*")) == 1
     assert int(server.get(server.keys("*rl:status:*")[0])) == 3
@@ -206,3 +208,46 @@ def test_probing_ids_is_counted_in_redis_across_workers(server, db, patient, oth
     assert first.get(url("check-telemedicine-status", visit), HTTP_HX_REQUEST="true").status_code == 404
     assert second.get(url("check-telemedicine-status", visit), HTTP_HX_REQUEST="true").status_code == 429
     assert int(server.get(server.keys("*rl:appointment-not-found:*")[0])) == allowed
+
+
+def test_the_session_and_its_user_are_read_in_one_round_trip(server, db, patient, visit, monkeypatch):
+    """project/sessions/read_along.py: one MGET for the session, the user's copy, its version and the roles."""
+    client = logged_in(patient)
+    detail = url("appointment-detail-telemedicine", visit)
+    assert client.get(detail).status_code == 200  # the user is cached, and this process learns whose session it is
+    sent = []
+    single = redis.client.Redis.execute_command
+
+    def recorded(redis_client, *args, **options):
+        sent.append(args)
+        return single(redis_client, *args, **options)
+
+    monkeypatch.setattr(redis.client.Redis, "execute_command", recorded)
+    response = client.get(detail)
+    assert response.status_code == 200
+    assert response.wsgi_request.user == patient
+    cookie = client.cookies[django_settings.SESSION_COOKIE_NAME].value
+    assert sent[0] == (
+        "MGET",
+        *[
+            cache.make_key(key)
+            for key in [SESSION_KEY_PREFIX + cookie, f"auth-user:{patient.pk}", f"auth-user-version:{patient.pk}"]
+        ],
+        cache.make_key("auth-roles-generation"),
+    )
+    # Nothing else reads the session or the user afterwards.
+    assert not any(args[0] == "GET" and SESSION_KEY_PREFIX in args[1] for args in sent[1:])
+    assert not any("auth-user" in str(args) for args in sent[1:])
+
+
+def test_a_user_changed_since_is_not_taken_from_what_was_read_along(server, db, patient, visit):
+    """The version is read in the same MGET: a deactivation counts from the very next request."""
+    client = logged_in(patient)
+    status = url("check-telemedicine-status", visit)
+    for _ in range(2):
+        assert client.get(status, HTTP_HX_REQUEST="true").status_code == 200
+    patient.is_active = False
+    patient.save()
+    response = client.get(status, HTTP_HX_REQUEST="true")
+    assert not response.wsgi_request.user.is_authenticated
+    assert response.headers["HX-Redirect"].startswith(reverse("login"))
