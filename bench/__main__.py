@@ -201,10 +201,18 @@ class Server:
     """
     gunicorn with project/gunicorn.conf.py, and the resident memory of its workers. `app`:
     the clinic (the configuration's wsgi_app) or another WSGI application, such as the
-    bare Django app (bench/bare/), served the same way.
+    bare Django app (bench/bare/), served the same way. `base_dir`: the checkout whose code
+    is served.
     """
 
-    def __init__(self, port: int, app: str | None = None, name: str = "gunicorn", health_path: str = "/healthz"):
+    def __init__(
+        self,
+        port: int,
+        app: str | None = None,
+        name: str = "gunicorn",
+        health_path: str = "/healthz",
+        base_dir: Path = BASE_DIR,
+    ):
         self.port = port
         self.health_path = health_path
         # Open for the server's whole life; closed in stop().
@@ -218,7 +226,7 @@ class Server:
                 f"127.0.0.1:{port}",
                 *([app] if app else []),
             ],
-            cwd=BASE_DIR,
+            cwd=base_dir,  # the code served: this checkout's, or another's (bench/compare.py)
             stdout=subprocess.DEVNULL,
             stderr=self.log,
         )
