@@ -303,6 +303,39 @@ def gunicorn_setting(name: str):
     return config[name]
 
 
+def seeded_clinic(database: "Database", redis: "Redis") -> dict:
+    """
+    Django set up in this process with production settings against `database` and `redis`,
+    migrated, its static files collected, and the clinic seeded (bench.seed.seed_clinic).
+    """
+    os.environ.update(production_environment(database.url, redis.url))
+    sys.path.insert(0, str(BASE_DIR))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from bench.seed import seed_clinic
+
+    call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    return seed_clinic()
+
+
+def signed_in_waiting(clinic: dict) -> list[tuple[str, int]]:
+    """
+    A session for each waiting patient, with their appointment's id, and each one's user in the
+    shared cache, as after their first two requests (appointments/auth_backends.py).
+    """
+    from appointments.auth_backends import CachedModelBackend
+    from bench.seed import session_for
+
+    for patient, _ in clinic["waiting"]:
+        CachedModelBackend().get_user(patient.pk)
+        CachedModelBackend().get_user(patient.pk)
+    return [(session_for(patient), pk) for patient, pk in clinic["waiting"]]
+
+
 def write_targets(name: str, lines: list[tuple[str, str]]) -> Path:
     path = RESULTS / f"targets-{name}.txt"
     path.write_text("".join(f"{key} {url}\n" for key, url in lines))

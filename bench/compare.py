@@ -15,24 +15,12 @@ clinic is made by the working tree's). BENCH_DATABASE=sqlite for a quicker run.
 
 import argparse
 import os
+import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from bench.__main__ import (
-    BASE_DIR,
-    RESULTS,
-    Database,
-    Redis,
-    Server,
-    ensure_wrk,
-    free_port,
-    production_environment,
-    run_wrk,
-    say,
-    write_targets,
-)
+from bench import __main__ as make_bench
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "4"))
 SECONDS = int(os.environ.get("BENCH_ROUND_SECONDS", "5"))
@@ -40,8 +28,10 @@ SECONDS = int(os.environ.get("BENCH_ROUND_SECONDS", "5"))
 
 def checkout(ref: str, into: Path) -> Path:
     """REF in a worktree of its own, using this checkout's virtualenv."""
-    subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(into), ref], cwd=BASE_DIR, check=True)
-    (into / ".venv").symlink_to(BASE_DIR / ".venv")
+    subprocess.run(
+        ["git", "worktree", "add", "--detach", "--quiet", str(into), ref], cwd=make_bench.BASE_DIR, check=True
+    )
+    (into / ".venv").symlink_to(make_bench.BASE_DIR / ".venv")
     return into
 
 
@@ -49,62 +39,52 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("ref", help="the code to compare the working tree with (a commit, a branch)")
     ref = parser.parse_args().ref
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    wrk = ensure_wrk()
+    make_bench.RESULTS.mkdir(parents=True, exist_ok=True)
+    wrk = make_bench.ensure_wrk()
     scratch = Path(tempfile.mkdtemp(prefix="bench-compare-"))
     other = checkout(ref, scratch / "ref")
-    database, redis = Database(), Redis()
-    servers: list[Server] = []
+    database, redis = make_bench.Database(), make_bench.Redis()
+    servers: list[make_bench.Server] = []
     try:
-        os.environ.update(production_environment(database.url, redis.url))
-        sys.path.insert(0, str(BASE_DIR))
-        import django
+        clinic = make_bench.seeded_clinic(database, redis)
+        waiting = make_bench.signed_in_waiting(clinic)
+        poll = make_bench.write_targets(
+            "status", [(key, f"/telemedicine/appointment/{pk}/check-status/") for key, pk in waiting]
+        )
+        signed_in = make_bench.write_targets("logged-in", [(key, "/bench/noop-logged-in/") for key, _ in waiting])
+        bare_django = make_bench.write_targets("bare", [("-", "/")])
+        make_bench.say(f"{database.kind}; {redis.kind}; {ref} against the working tree")
 
-        django.setup()
-        from django.core.management import call_command
-
-        from appointments.auth_backends import CachedModelBackend
-        from bench.seed import seed_clinic, session_for
-
-        call_command("migrate", verbosity=0)
-        call_command("collectstatic", interactive=False, verbosity=0)
-        clinic = seed_clinic()
-        waiting = [(session_for(patient), pk) for patient, pk in clinic["waiting"]]
-        for patient, _ in clinic["waiting"]:  # cached, as after their first two requests
-            CachedModelBackend().get_user(patient.pk)
-            CachedModelBackend().get_user(patient.pk)
-        poll = write_targets("status", [(key, f"/telemedicine/appointment/{pk}/check-status/") for key, pk in waiting])
-        signed_in = write_targets("logged-in", [(key, "/bench/noop-logged-in/") for key, _ in waiting])
-        bare_django = write_targets("bare", [("-", "/")])
-        say(f"{database.kind}; {redis.kind}; {ref} against the working tree")
-
-        bare = Server(free_port(8866), app="bench.bare.wsgi", name="gunicorn-bare", health_path="/")
+        bare = make_bench.Server(
+            make_bench.free_port(8866), app="bench.bare.wsgi", name="gunicorn-bare", health_path="/"
+        )
         servers.append(bare)
         # (label, server, targets, as htmx)
         runs = [("bare Django", bare, bare_django, False)]
-        for label, tree, port in [(ref, other, 8867), ("working tree", BASE_DIR, 8868)]:
-            server = Server(free_port(port), name=f"gunicorn-{port}", base_dir=tree)
+        for label, tree, port in [(ref, other, 8867), ("working tree", make_bench.BASE_DIR, 8868)]:
+            server = make_bench.Server(make_bench.free_port(port), name=f"gunicorn-{port}", base_dir=tree)
             servers.append(server)
             runs += [(f"status poll, {label}", server, poll, True), (f"signed in, {label}", server, signed_in, False)]
         for _, server, targets, htmx in runs:  # warm up: templates, connections, the sessions each worker knows
-            run_wrk(wrk, server.port, targets, 8, 2, htmx=htmx)
+            make_bench.run_wrk(wrk, server.port, targets, 8, 2, htmx=htmx)
         best: dict[str, tuple[float, float]] = {}
         for round_ in range(1, ROUNDS + 1):
             for label, server, targets, htmx in runs:
                 cpu = server.cpu_seconds()
-                stats = run_wrk(wrk, server.port, targets, 16, SECONDS, htmx=htmx)
+                stats = make_bench.run_wrk(wrk, server.port, targets, 16, SECONDS, htmx=htmx)
                 if stats["non_2xx"]:
                     raise SystemExit(f"{label}: {stats['non_2xx']} answers other than 2xx")
                 ms = (server.cpu_seconds() - cpu) / max(stats["requests"], 1) * 1000
                 rps, least = best.get(label, (0.0, float("inf")))
                 best[label] = (max(rps, stats["rps"]), min(least, ms))
-                say(f"round {round_}: {label}: {stats['rps']:,.0f} req/s, {ms:.2f} ms of worker CPU")
+                make_bench.say(f"round {round_}: {label}: {stats['rps']:,.0f} req/s, {ms:.2f} ms of worker CPU")
     finally:
         for server in servers:
             server.stop()
         database.stop()
         redis.stop()
-        subprocess.run(["git", "worktree", "remove", "--force", str(other)], cwd=BASE_DIR, check=False)
+        subprocess.run(["git", "worktree", "remove", "--force", str(other)], cwd=make_bench.BASE_DIR, check=False)
+        shutil.rmtree(scratch, ignore_errors=True)
     bare_rps = best["bare Django"][0]
     print(f"\n{ROUNDS} rounds of {SECONDS} s each, best round counts (load average {os.getloadavg()[0]:.1f})")
     print("| | req/s | worker CPU ms/req | vs bare Django |")

@@ -26,7 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.__main__ import RESULTS, Database, Redis, production_environment
+from bench.__main__ import RESULTS, Database, Redis, seeded_clinic
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PATIENTS = 200
@@ -122,20 +122,12 @@ def main():
         os.environ["BENCH_DATABASE"] = "sqlite"
     database, redis_server = Database(), Redis()
     try:
-        os.environ.update(production_environment(database.url, redis_server.url))
-        sys.path.insert(0, str(BASE_DIR))
-        import django
-
-        django.setup()
-        from django.core.management import call_command
+        clinic = seeded_clinic(database, redis_server)
         from django.core.wsgi import get_wsgi_application
         from django.db import connection
 
-        from bench.seed import seed_clinic, session_for
+        from bench.seed import session_for
 
-        call_command("migrate", verbosity=0)
-        call_command("collectstatic", interactive=False, verbosity=0)
-        clinic = seed_clinic()
         # Requests go round the waiting patients, as in make bench: none meets a rate limit.
         patients = [(session_for(patient), pk) for patient, pk in clinic["waiting"][:PATIENTS]]
         doctor_key = session_for(clinic["busy_doctor"])

@@ -8,20 +8,19 @@ alternating rounds; the best round of each counts. BENCH_DATABASE=sqlite for a q
 """
 
 import os
-import sys
 import time
 
 from bench.__main__ import (
-    BASE_DIR,
     RESULTS,
     Database,
     Redis,
     Server,
     ensure_wrk,
     free_port,
-    production_environment,
     run_wrk,
     say,
+    seeded_clinic,
+    signed_in_waiting,
     write_targets,
 )
 
@@ -43,23 +42,8 @@ def main():
     database, redis = Database(), Redis()
     results = []
     try:
-        os.environ.update(production_environment(database.url, redis.url))
-        sys.path.insert(0, str(BASE_DIR))
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-
-        from appointments.auth_backends import CachedModelBackend
-        from bench.seed import seed_clinic, session_for
-
-        call_command("migrate", verbosity=0)
-        call_command("collectstatic", interactive=False, verbosity=0)
-        clinic = seed_clinic()
-        waiting = [(session_for(patient), pk) for patient, pk in clinic["waiting"]]
-        for patient, _ in clinic["waiting"]:
-            CachedModelBackend().get_user(patient.pk)
-            CachedModelBackend().get_user(patient.pk)
+        clinic = seeded_clinic(database, redis)
+        waiting = signed_in_waiting(clinic)
         status = write_targets(
             "status", [(key, f"/telemedicine/appointment/{pk}/check-status/") for key, pk in waiting]
         )
