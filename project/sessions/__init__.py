@@ -11,4 +11,7 @@ SESSION_ENGINE names `project.sessions.cache` (sessions in Redis alone) or
 `project.sessions.cached_db` (in the database, read through the cache); the cache keys
 are Django's own, so sessions made by Django's stores stay valid. Only the synchronous
 methods change: the app runs under WSGI (gunicorn), where Django never calls the async ones.
+
+Both stores read, in the same round trip as the session, the cache entries that the signed-in
+user's request reads next (read_along.py).
 """
