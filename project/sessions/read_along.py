@@ -63,8 +63,8 @@ def reading_along(keys_for: Callable[[Any], list[str]], cache_alias: str = "defa
 
 def remember_user(session_key: str | None, user_id) -> None:
     """The session `session_key` belongs to `user_id`: read their entries with it from now on."""
-    if session_key is None:
-        return
+    if session_key is None or _users.get(hash(session_key)) == user_id:
+        return  # known already: most requests
     with _users_lock:
         if len(_users) >= KNOWN_SESSIONS:
             del _users[next(iter(_users))]  # the longest known
