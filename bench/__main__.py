@@ -428,38 +428,27 @@ def main():
     redis = Redis()
     server = bare = None
     try:
-        os.environ.update(production_environment(database.url, redis.url))
-        sys.path.insert(0, str(BASE_DIR))
-        import django
-
-        django.setup()
+        say(f"Database: {database.kind}; {redis.kind}")
+        t0 = time.monotonic()
+        clinic = seeded_clinic(database, redis)
         from django.conf import settings
-        from django.core.management import call_command
         from django.db import connections
 
-        say(f"Database: {database.kind}; {redis.kind}")
-        call_command("migrate", verbosity=0)
-        call_command("collectstatic", interactive=False, verbosity=0)
-        from bench.seed import APPOINTMENTS, DOCTORS, PATIENTS, seed_clinic, session_for
+        from appointments.auth_backends import CachedModelBackend
+        from bench.seed import APPOINTMENTS, DOCTORS, PATIENTS, session_for
 
-        t0 = time.monotonic()
-        clinic = seed_clinic()
         say(
-            f"Seeded {DOCTORS} doctors, {PATIENTS:,} patients, {APPOINTMENTS:,} appointments "
+            f"Migrated, and seeded {DOCTORS} doctors, {PATIENTS:,} patients, {APPOINTMENTS:,} appointments "
             f"in {time.monotonic() - t0:.1f} s"
         )
         if database.is_postgres:
             with connections["default"].cursor() as cursor:
                 cursor.execute("ANALYZE")
         t0 = time.monotonic()
-        waiting = [(session_for(patient), pk) for patient, pk in clinic["waiting"]]
+        waiting = signed_in_waiting(clinic)
         doctor_key = session_for(clinic["busy_doctor"])
-        # Each person's user in the shared cache, as after their first two requests (auth_backends.py).
-        from appointments.auth_backends import CachedModelBackend
-
-        for user in [patient for patient, _ in clinic["waiting"]] + [clinic["busy_doctor"]]:
-            CachedModelBackend().get_user(user.pk)
-            CachedModelBackend().get_user(user.pk)
+        CachedModelBackend().get_user(clinic["busy_doctor"].pk)  # cached, as the patients are
+        CachedModelBackend().get_user(clinic["busy_doctor"].pk)
         say(f"Logged in {len(waiting)} waiting patients and the busy doctor in {time.monotonic() - t0:.1f} s")
 
         status_path = "/telemedicine/appointment/{}/check-status/"

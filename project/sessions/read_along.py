@@ -5,8 +5,9 @@ A signed-in request reads its session from the cache, then its user
 (appointments.auth_backends.CachedModelBackend): two round trips to Redis, one after the
 other, because the user's id is inside the session. Under gunicorn a round trip costs a
 worker far more than its command: it blocks, the core goes to another process, and the
-worker comes back to cold caches. Taking the user's round trip away made the status poll
-15 % faster (make bench, docs/performance.md, "Issue 15, fifth pass").
+worker comes back to cold caches. Reading the user with the session made the status poll 4
+to 17 % faster, served side by side with the code before it (docs/performance.md, "Issue 15,
+fifth pass").
 
 So the session stores read along with the session, in one MGET, the entries that the code
 in a `reading_along()` block will ask for next: the entries for the user this session
@@ -77,9 +78,10 @@ def read_session(cache: BaseCache, cache_key: str, session_key: str | None, cach
     entries the current block wants for the session's user, if this process knows them.
     """
     block = _block.get()
-    known = block is not None and block.cache_alias == cache_alias and session_key is not None
-    user_id = _users.get(hash(session_key)) if known else None
-    if block is None or user_id is None:
+    if block is None or block.cache_alias != cache_alias or session_key is None:
+        return cache.get(cache_key)
+    user_id = _users.get(hash(session_key))
+    if user_id is None:
         return cache.get(cache_key)
     block.keys = block.keys_for(user_id)
     found = cache.get_many([cache_key, *block.keys])
